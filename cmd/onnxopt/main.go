@@ -1,0 +1,89 @@
+// Command onnxopt transforms ONNX models: it reads a model into an IR, runs
+// compiler-style passes over it, writes it back and checks the result
+// against the original through ONNX Runtime.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // a model failed to load, run or write
+	exitUsage    = 2 // bad flags or arguments
+	exitMismatch = 3 // verify: outputs differ beyond tolerance
+)
+
+// exitError carries an exit code through cobra's error return.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf reports bad flags or arguments (exit code 2).
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// withCode wraps err so that onnxopt exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "onnxopt",
+		Short: "Optimize ONNX models: prune, sparsify, quantize, verify",
+		Long: `onnxopt reads an ONNX model into an IR, runs compiler-style passes over it
+(pruning, N:M sparsity, quantization, constant folding, ...), writes it back,
+and checks the result against the original through ONNX Runtime.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
+	})
+	for _, newCmd := range subcommands {
+		root.AddCommand(newCmd())
+	}
+	return root
+}
+
+// subcommands lists the constructors of onnxopt's subcommands; each lives in
+// its own file.
+var subcommands = []func() *cobra.Command{}
+
+// register adds a subcommand constructor; called from each command file's init.
+func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, newCmd) }
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+// run executes onnxopt with args and returns the process exit code.
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(os.Stderr, "onnxopt: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if isCobraUsageError(err) {
+		return exitUsage
+	}
+	return exitFailure
+}
