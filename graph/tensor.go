@@ -1,0 +1,103 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// Tensor is a constant tensor of the model. Its bytes stay where the codec
+// put them (the decoded file, or a read-only mapping of an external data
+// file) and are shared, not copied, until a pass asks to change them.
+type Tensor struct {
+	Proto *onnx.TensorProto
+	store *onnx.ExternalStore
+	// shared is set when the bytes are also referenced by another Tensor
+	// (after Clone): the first write copies them.
+	shared bool
+}
+
+// NewTensor wraps a tensor proto built in memory.
+func NewTensor(p *onnx.TensorProto) *Tensor { return &Tensor{Proto: p} }
+
+// Name returns the tensor's name.
+func (t *Tensor) Name() string { return t.Proto.GetName() }
+
+// DataType returns the TensorProto data type.
+func (t *Tensor) DataType() int32 { return t.Proto.GetDataType() }
+
+// Dims returns the tensor's shape.
+func (t *Tensor) Dims() []int64 { return t.Proto.GetDims() }
+
+// Elements returns the element count.
+func (t *Tensor) Elements() (int64, error) { return t.Proto.Elements() }
+
+// Bytes returns the storage size of the tensor's data.
+func (t *Tensor) Bytes() int64 {
+	n, err := t.Proto.Elements()
+	if err != nil {
+		return 0
+	}
+	if b := onnx.StorageBytes(t.DataType(), n); b >= 0 {
+		return b
+	}
+	var s int64
+	for _, x := range t.Proto.StringData {
+		s += int64(len(x))
+	}
+	return s
+}
+
+// Raw returns the data in raw form (see onnx.RawBytes); read-only.
+func (t *Tensor) Raw() ([]byte, error) { return onnx.RawBytes(t.Proto, t.store) }
+
+// Float32s returns the values of a float32 tensor, read-only (the slice
+// may alias the file's bytes).
+func (t *Tensor) Float32s() ([]float32, error) { return onnx.Float32s(t.Proto, t.store) }
+
+// MutableFloat32s returns the values of a float32 tensor for changing in
+// place: the tensor's own buffer when it owns one, else a private copy that
+// becomes the tensor's data. Changes are visible in the written model.
+func (t *Tensor) MutableFloat32s() ([]float32, error) {
+	v, err := t.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	p := t.Proto
+	owned := !t.shared && !p.IsExternal() // external bytes are a read-only mapping
+	if p.RawData != nil && p.IsExternal() && !t.shared {
+		owned = true // already moved into memory by an earlier write
+	}
+	if owned && p.RawData != nil && len(v) > 0 && &onnx.Float32sAsBytes(v)[0] != &p.RawData[0] {
+		owned = false // an unaligned raw_data was copied by Float32s
+	}
+	if owned {
+		return v, nil
+	}
+	c := make([]float32, len(v))
+	copy(c, v)
+	onnx.SetFloat32s(p, c)
+	t.shared = false
+	return c, nil
+}
+
+// SetFloat32s replaces the values of a float32 tensor (same element count).
+func (t *Tensor) SetFloat32s(v []float32) error {
+	n, err := t.Elements()
+	if err != nil {
+		return err
+	}
+	if int64(len(v)) != n {
+		return fmt.Errorf("tensor %q: %d values for shape %v", t.Name(), len(v), t.Dims())
+	}
+	onnx.SetFloat32s(t.Proto, v)
+	t.shared = false
+	return nil
+}
+
+// SetRaw replaces the tensor's data with raw bytes (for a new shape or
+// type, set Proto.Dims and Proto.DataType first).
+func (t *Tensor) SetRaw(b []byte) {
+	onnx.SetRaw(t.Proto, b)
+	t.shared = false
+}

@@ -1,0 +1,198 @@
+package onnx
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// ExternalRef is where an external tensor's bytes live.
+type ExternalRef struct {
+	Location string // as written in the model, relative to its folder
+	Offset   int64
+	Length   int64 // -1 when the model does not say
+	Checksum string
+}
+
+// External returns the external-data reference of t (which must have
+// data_location EXTERNAL).
+func External(t *TensorProto) (ExternalRef, error) {
+	ref := ExternalRef{Length: -1}
+	for _, kv := range t.ExternalData {
+		var err error
+		switch kv.GetKey() {
+		case "location":
+			ref.Location = kv.GetValue()
+		case "offset":
+			ref.Offset, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		case "length":
+			ref.Length, err = strconv.ParseInt(kv.GetValue(), 10, 64)
+		case "checksum":
+			ref.Checksum = kv.GetValue()
+		}
+		if err != nil {
+			return ref, fmt.Errorf("tensor %q: external data %s %q is not a number", t.GetName(), kv.GetKey(), kv.GetValue())
+		}
+	}
+	if ref.Location == "" {
+		return ref, fmt.Errorf("tensor %q: external data has no location", t.GetName())
+	}
+	if ref.Offset < 0 || ref.Length < -1 {
+		return ref, fmt.Errorf("tensor %q: external data offset %d / length %d is negative", t.GetName(), ref.Offset, ref.Length)
+	}
+	return ref, nil
+}
+
+// ResolveLocation joins an external-data location to the model's folder,
+// refusing locations that are absolute or that leave the folder, whether
+// by ".." or through symbolic links.
+func ResolveLocation(dir, location string) (string, error) {
+	if location == "" {
+		return "", fmt.Errorf("empty location")
+	}
+	if filepath.IsAbs(location) || strings.HasPrefix(location, "/") || strings.HasPrefix(location, `\`) || filepath.VolumeName(location) != "" {
+		return "", fmt.Errorf("location %q is absolute; external data must be relative to the model's folder", location)
+	}
+	clean := filepath.Clean(filepath.FromSlash(location))
+	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("location %q leaves the model's folder", location)
+	}
+	p := filepath.Join(dir, clean)
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	realP, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("location %q: %v", location, err)
+	}
+	rel, err := filepath.Rel(realDir, realP)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("location %q leaves the model's folder through a symbolic link", location)
+	}
+	return realP, nil
+}
+
+// ExternalStore gives access to the external data files of one model,
+// memory-mapping each file (read-only) on first use.
+type ExternalStore struct {
+	dir   string
+	mu    sync.Mutex
+	files map[string]*mappedFile
+}
+
+type mappedFile struct {
+	data   []byte
+	mapped bool
+	err    error
+}
+
+// NewExternalStore returns a store for the model in folder dir.
+func NewExternalStore(dir string) *ExternalStore {
+	return &ExternalStore{dir: dir, files: map[string]*mappedFile{}}
+}
+
+// Dir is the model's folder.
+func (s *ExternalStore) Dir() string { return s.dir }
+
+func (s *ExternalStore) file(location string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[location]; ok {
+		return f.data, f.err
+	}
+	f := &mappedFile{}
+	s.files[location] = f
+	path, err := ResolveLocation(s.dir, location)
+	if err != nil {
+		f.err = err
+		return nil, err
+	}
+	f.data, f.mapped, f.err = mapFile(path)
+	return f.data, f.err
+}
+
+func mapFile(path string) (data []byte, mapped bool, err error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("%s is not a regular file", path)
+	}
+	if st.Size() == 0 {
+		return []byte{}, false, nil
+	}
+	if int64(int(st.Size())) != st.Size() {
+		return nil, false, fmt.Errorf("%s is too large to map", path)
+	}
+	b, err := syscall.Mmap(int(fh.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		// Fall back to reading (file systems without mmap).
+		b, err = os.ReadFile(path)
+		return b, false, err
+	}
+	return b, true, nil
+}
+
+// Bytes returns the external bytes of t, checked against the file's size
+// and against the size the tensor's shape and type need. The slice is a
+// read-only mapping: writing to it crashes the program.
+func (s *ExternalStore) Bytes(t *TensorProto) ([]byte, error) {
+	ref, err := External(t)
+	if err != nil {
+		return nil, err
+	}
+	n, err := t.Elements()
+	if err != nil {
+		return nil, err
+	}
+	want := StorageBytes(t.GetDataType(), n)
+	if want < 0 {
+		return nil, fmt.Errorf("tensor %q: string tensors cannot be external", t.GetName())
+	}
+	if ref.Length >= 0 && ref.Length != want {
+		return nil, fmt.Errorf("tensor %q: external length %d but shape %v of %s needs %d bytes",
+			t.GetName(), ref.Length, t.GetDims(), DataTypeName(t.GetDataType()), want)
+	}
+	data, err := s.file(ref.Location)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %v", t.GetName(), err)
+	}
+	if ref.Offset > int64(len(data)) || want > int64(len(data))-ref.Offset {
+		return nil, fmt.Errorf("tensor %q: external data %s [%d, %d) is past the end of the file (%d bytes)",
+			t.GetName(), ref.Location, ref.Offset, ref.Offset+want, len(data))
+	}
+	return data[ref.Offset : ref.Offset+want : ref.Offset+want], nil
+}
+
+// Check verifies every external reference of the tensor against its file.
+func (s *ExternalStore) Check(t *TensorProto) error {
+	_, err := s.Bytes(t)
+	return err
+}
+
+// Close unmaps the files. Slices returned by Bytes must not be used after.
+func (s *ExternalStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first error
+	for k, f := range s.files {
+		if f.mapped {
+			if err := syscall.Munmap(f.data); err != nil && first == nil {
+				first = err
+			}
+		}
+		delete(s.files, k)
+	}
+	return first
+}

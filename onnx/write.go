@@ -1,0 +1,271 @@
+package onnx
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+)
+
+// WriteOptions controls where WriteFile puts tensor bytes.
+type WriteOptions struct {
+	// Source gives the bytes of tensors that are external in the input
+	// model (nil when it has none).
+	Source *ExternalStore
+	// ExternalThreshold, when > 0, moves every initializer of at least this
+	// many bytes into the side file. Tensors that were external stay
+	// external either way (the input's layout is kept).
+	ExternalThreshold int64
+	// ExternalLocation names the side file for tensors moved out by
+	// ExternalThreshold, relative to the model's folder; the default is
+	// the model's file name plus ".data".
+	ExternalLocation string
+}
+
+// WriteFile writes m to path, with its external data files beside it, all
+// atomically: each file is written to a temporary file in the target
+// folder, synced, then renamed into place, so a failure leaves no partial
+// file and the input (even when it is the same path) is untouched until the
+// rename. m is not modified.
+func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
+	dir := filepath.Dir(path)
+	if opts.ExternalLocation == "" {
+		opts.ExternalLocation = filepath.Base(path) + ".data"
+	}
+	plan, err := planExternal(m, opts)
+	if err != nil {
+		return err
+	}
+	// Write side files first: the model is only renamed into place once
+	// the data it points to is there.
+	var committed []string
+	cleanup := func() {
+		for _, p := range committed {
+			os.Remove(p)
+		}
+	}
+	for _, loc := range plan.order {
+		f := plan.files[loc]
+		if _, err := ResolveOutputLocation(dir, loc); err != nil {
+			plan.restore()
+			return err
+		}
+		if err := AtomicWrite(filepath.Join(dir, filepath.FromSlash(loc)), f.writeTo); err != nil {
+			plan.restore()
+			cleanup()
+			return fmt.Errorf("writing external data %s: %w", loc, err)
+		}
+		committed = append(committed, filepath.Join(dir, filepath.FromSlash(loc)))
+	}
+	b, err := Encode(m)
+	plan.restore()
+	if err != nil {
+		cleanup()
+		return err
+	}
+	if err := AtomicWrite(path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		cleanup()
+		return err
+	}
+	return nil
+}
+
+// ResolveOutputLocation checks that a side-file location is a plain
+// relative path that stays inside dir.
+func ResolveOutputLocation(dir, loc string) (string, error) {
+	if filepath.IsAbs(loc) || filepath.VolumeName(loc) != "" {
+		return "", fmt.Errorf("external data location %q is absolute", loc)
+	}
+	clean := filepath.Clean(filepath.FromSlash(loc))
+	if clean == ".." || len(clean) >= 3 && clean[:3] == ".."+string(filepath.Separator) {
+		return "", fmt.Errorf("external data location %q leaves the output folder", loc)
+	}
+	return filepath.Join(dir, clean), nil
+}
+
+// sideFile is the planned content of one external data file.
+type sideFile struct {
+	chunks []chunk
+	size   int64
+}
+
+type chunk struct {
+	offset int64
+	data   []byte
+}
+
+func (f *sideFile) writeTo(w io.Writer) error {
+	var pos int64
+	zeros := make([]byte, 4096)
+	for _, c := range f.chunks {
+		for pos < c.offset {
+			n := min(int64(len(zeros)), c.offset-pos)
+			if _, err := w.Write(zeros[:n]); err != nil {
+				return err
+			}
+			pos += n
+		}
+		if _, err := w.Write(c.data); err != nil {
+			return err
+		}
+		pos += int64(len(c.data))
+	}
+	return nil
+}
+
+// externalPlan records the side files to write and how to undo the
+// temporary edits made to the model's tensors for encoding.
+type externalPlan struct {
+	files map[string]*sideFile
+	order []string
+	undo  []func()
+}
+
+func (p *externalPlan) restore() {
+	for i := len(p.undo) - 1; i >= 0; i-- {
+		p.undo[i]()
+	}
+	p.undo = nil
+}
+
+type pending struct {
+	t      *TensorProto
+	loc    string
+	offset int64 // wanted offset, -1 for "append"
+	data   []byte
+}
+
+func planExternal(m *ModelProto, opts WriteOptions) (*externalPlan, error) {
+	plan := &externalPlan{files: map[string]*sideFile{}}
+	var todo []pending
+	var firstErr error
+	WalkTensors(m, func(t *TensorProto, site TensorSite) {
+		if firstErr != nil {
+			return
+		}
+		switch {
+		case t.IsExternal():
+			ref, err := External(t)
+			if err != nil {
+				firstErr = err
+				return
+			}
+			data, err := RawBytes(t, opts.Source)
+			if err != nil {
+				firstErr = err
+				return
+			}
+			off := ref.Offset
+			if t.RawData != nil {
+				off = -1 // changed in memory: append
+			}
+			todo = append(todo, pending{t, ref.Location, off, data})
+		case opts.ExternalThreshold > 0 && site == SiteInitializer && t.GetDataType() != int32(TensorProto_STRING):
+			n, err := t.Elements()
+			if err != nil {
+				firstErr = err
+				return
+			}
+			if StorageBytes(t.GetDataType(), n) < opts.ExternalThreshold {
+				return
+			}
+			data, err := RawBytes(t, nil)
+			if err != nil {
+				firstErr = err
+				return
+			}
+			todo = append(todo, pending{t, opts.ExternalLocation, -1, data})
+		}
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	// Keep the input's offsets where they still fit, in offset order, so
+	// an unchanged model writes an identical side file; append the rest.
+	sort.SliceStable(todo, func(i, j int) bool {
+		if todo[i].loc != todo[j].loc {
+			return false
+		}
+		oi, oj := todo[i].offset, todo[j].offset
+		if oi < 0 || oj < 0 {
+			return oj < 0 && oi >= 0
+		}
+		return oi < oj
+	})
+	for _, p := range todo {
+		f := plan.files[p.loc]
+		if f == nil {
+			f = &sideFile{}
+			plan.files[p.loc] = f
+			plan.order = append(plan.order, p.loc)
+		}
+		off := p.offset
+		if off < f.size {
+			off = align(f.size, int64(len(p.data)))
+		}
+		f.chunks = append(f.chunks, chunk{off, p.data})
+		f.size = off + int64(len(p.data))
+		t := p.t
+		saved := struct {
+			raw  []byte
+			ext  []*StringStringEntryProto
+			loc  *TensorProto_DataLocation
+			f32  []float32
+			i32  []int32
+			i64  []int64
+			f64  []float64
+			u64  []uint64
+		}{t.RawData, t.ExternalData, t.DataLocation, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data}
+		plan.undo = append(plan.undo, func() {
+			t.RawData, t.ExternalData, t.DataLocation = saved.raw, saved.ext, saved.loc
+			t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = saved.f32, saved.i32, saved.i64, saved.f64, saved.u64
+		})
+		t.RawData, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = nil, nil, nil, nil, nil, nil
+		t.DataLocation = TensorProto_EXTERNAL.Enum()
+		t.ExternalData = rewriteExternal(saved.ext, p.loc, off, int64(len(p.data)))
+	}
+	return plan, nil
+}
+
+// rewriteExternal returns external_data entries pointing at loc/off/length,
+// keeping the order and any other keys of the original entries.
+func rewriteExternal(orig []*StringStringEntryProto, loc string, off, length int64) []*StringStringEntryProto {
+	vals := map[string]string{"location": loc, "offset": strconv.FormatInt(off, 10), "length": strconv.FormatInt(length, 10)}
+	var out []*StringStringEntryProto
+	seen := map[string]bool{}
+	for _, kv := range orig {
+		k := kv.GetKey()
+		if v, ok := vals[k]; ok {
+			seen[k] = true
+			if kv.GetValue() == v {
+				out = append(out, kv)
+			} else {
+				out = append(out, &StringStringEntryProto{Key: kv.Key, Value: &v})
+			}
+			continue
+		}
+		if k == "checksum" {
+			continue // the bytes may have changed; a stale checksum would lie
+		}
+		out = append(out, kv)
+	}
+	for _, k := range []string{"location", "offset", "length"} {
+		if !seen[k] {
+			k, v := k, vals[k]
+			out = append(out, &StringStringEntryProto{Key: &k, Value: &v})
+		}
+	}
+	return out
+}
+
+// align rounds pos up so that large tensors start on a page boundary and
+// small ones on a 64-byte boundary (what memory-mapping readers like).
+func align(pos, size int64) int64 {
+	a := int64(64)
+	if size >= 1<<20 {
+		a = 4096
+	}
+	return (pos + a - 1) / a * a
+}
