@@ -209,14 +209,14 @@ func planExternal(m *ModelProto, opts WriteOptions) (*externalPlan, error) {
 		f.size = off + int64(len(p.data))
 		t := p.t
 		saved := struct {
-			raw  []byte
-			ext  []*StringStringEntryProto
-			loc  *TensorProto_DataLocation
-			f32  []float32
-			i32  []int32
-			i64  []int64
-			f64  []float64
-			u64  []uint64
+			raw []byte
+			ext []*StringStringEntryProto
+			loc *TensorProto_DataLocation
+			f32 []float32
+			i32 []int32
+			i64 []int64
+			f64 []float64
+			u64 []uint64
 		}{t.RawData, t.ExternalData, t.DataLocation, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data}
 		plan.undo = append(plan.undo, func() {
 			t.RawData, t.ExternalData, t.DataLocation = saved.raw, saved.ext, saved.loc

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
+	_ "github.com/onnxopt/onnxopt/passes/all" // register every pass
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newRunCmd) }
+
+func newRunCmd() *cobra.Command {
+	var (
+		out, pipeline, file, report string
+		extThreshold                string
+		inPlace, quiet              bool
+		threads                     int
+	)
+	cmd := &cobra.Command{
+		Use:   "run MODEL -o OUT [-p PIPELINE | -f PIPELINE.yaml]",
+		Short: "Run a pipeline of passes over a model and write the result",
+		Long: `run reads MODEL into the IR, runs the passes of the pipeline (none: a
+lossless round trip), checks the IR after each pass, and writes the result
+to OUT atomically (a temporary file in OUT's folder, then a rename), with
+external data files beside it. MODEL is never modified.
+
+A pipeline is text such as
+  prune(sparsity=0.5,scope=global),nm(n=2,m=4),dce
+or a YAML file (-f) with the same passes and options as data:
+  passes:
+    - prune: {sparsity: 0.5, scope: global}
+    - nm: {n: 2, m: 4}
+'onnxopt passes' lists every pass and its options.`,
+		Example: `  onnxopt run model.onnx -o out.onnx
+  onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
+  onnxopt run -f pipeline.yaml model.onnx -o out.onnx`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("run takes one MODEL, got %d arguments (see 'onnxopt run --help')", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in := args[0]
+			if out == "" {
+				return usageErrorf("run needs -o OUT (see 'onnxopt run --help')")
+			}
+			if pipeline != "" && file != "" {
+				return usageErrorf("give a pipeline with -p or -f, not both")
+			}
+			if sameFile(in, out) && !inPlace {
+				return usageErrorf("-o %s is the input model; pass --in-place to overwrite it", out)
+			}
+			threshold, err := parseSize(extThreshold)
+			if err != nil {
+				return usageErrorf("--external-threshold: %v", err)
+			}
+			var p passes.Pipeline
+			switch {
+			case pipeline != "":
+				if p, err = passes.Parse(pipeline); err != nil {
+					return usageErrorf("%v", err)
+				}
+			case file != "":
+				if p, err = passes.ParseFile(file); err != nil {
+					return usageErrorf("%v", err)
+				}
+			}
+			m, err := loadModel(in)
+			if err != nil {
+				return err
+			}
+			prog := newProgress(quiet)
+			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads})
+			prog.done()
+			if err != nil {
+				return withCode(exitFailure, err)
+			}
+			if err := m.WriteFile(out, onnx.WriteOptions{ExternalThreshold: threshold}); err != nil {
+				return withCode(exitFailure, err)
+			}
+			rep.Input, rep.Output = in, out
+			if st, err := os.Stat(out); err == nil {
+				rep.FileBytes = st.Size()
+			}
+			if report != "" {
+				b, _ := json.MarshalIndent(rep, "", "  ")
+				if err := onnx.AtomicWrite(report, writeBytes(append(b, '\n'))); err != nil {
+					return withCode(exitFailure, err)
+				}
+			}
+			if !quiet {
+				printRunSummary(cmd, rep)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&out, "output", "o", "", "where to write the result")
+	f.StringVarP(&pipeline, "pipeline", "p", "", "pipeline text, e.g. 'prune(sparsity=0.5),dce'")
+	f.StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
+	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
+	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
+	f.BoolVar(&inPlace, "in-place", false, "allow -o to name the input model")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	f.IntVar(&threads, "threads", 0, "threads for parallel work (0: all cores)")
+	return cmd
+}
+
+func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
+	w := cmd.OutOrStdout()
+	for _, p := range rep.Passes {
+		var parts []string
+		if p.TensorsTouched > 0 {
+			parts = append(parts, fmt.Sprintf("%d tensors changed", p.TensorsTouched))
+		}
+		if p.WeightsZeroed > 0 {
+			parts = append(parts, fmt.Sprintf("%d weights zeroed", p.WeightsZeroed))
+		}
+		if p.NodesAdded > 0 {
+			parts = append(parts, fmt.Sprintf("+%d nodes", p.NodesAdded))
+		}
+		if p.NodesRemoved > 0 {
+			parts = append(parts, fmt.Sprintf("-%d nodes", p.NodesRemoved))
+		}
+		if len(p.Skipped) > 0 {
+			parts = append(parts, fmt.Sprintf("%d skipped", len(p.Skipped)))
+		}
+		parts = append(parts, fmt.Sprintf("constants %s -> %s", humanBytes(p.BytesBefore), humanBytes(p.BytesAfter)))
+		fmt.Fprintf(w, "%-16s %7.3fs  %s\n", p.Pass, p.Seconds, strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, humanBytes(rep.FileBytes), rep.Seconds)
+}

@@ -1,0 +1,12 @@
+// Package all registers every onnxopt pass; import it for its side effect.
+package all
+
+import (
+	_ "github.com/onnxopt/onnxopt/passes/dce"
+	_ "github.com/onnxopt/onnxopt/passes/foldconst"
+	_ "github.com/onnxopt/onnxopt/passes/nm"
+	_ "github.com/onnxopt/onnxopt/passes/prune"
+	_ "github.com/onnxopt/onnxopt/passes/quantize"
+	_ "github.com/onnxopt/onnxopt/passes/sparsestorage"
+	_ "github.com/onnxopt/onnxopt/passes/structured"
+)

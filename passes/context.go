@@ -1,0 +1,40 @@
+package passes
+
+import "fmt"
+
+// Context is what a running pass uses to report and to show progress.
+type Context struct {
+	Report *PassReport
+	// Progress, when set, is told how far the pass is (done of total).
+	Progress func(done, total int64)
+	// Threads bounds the pass's parallel work (0: all cores).
+	Threads int
+}
+
+// Skip records that the pass left name alone, and why.
+func (c *Context) Skip(name, format string, args ...any) {
+	c.Report.Skipped = append(c.Report.Skipped, Skip{Name: name, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Note records a remark for the user.
+func (c *Context) Note(format string, args ...any) {
+	c.Report.Notes = append(c.Report.Notes, fmt.Sprintf(format, args...))
+}
+
+// Tensor records per-tensor detail.
+func (c *Context) Tensor(t TensorReport) { c.Report.Tensors = append(c.Report.Tensors, t) }
+
+// Set records a pass-specific figure.
+func (c *Context) Set(key string, v any) {
+	if c.Report.Extra == nil {
+		c.Report.Extra = map[string]any{}
+	}
+	c.Report.Extra[key] = v
+}
+
+// Tick advances the progress display, if any.
+func (c *Context) Tick(done, total int64) {
+	if c.Progress != nil {
+		c.Progress(done, total)
+	}
+}

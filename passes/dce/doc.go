@@ -1,0 +1,2 @@
+// Package dce is an onnxopt pass (being written).
+package dce

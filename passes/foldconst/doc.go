@@ -1,0 +1,2 @@
+// Package foldconst is an onnxopt pass (being written).
+package foldconst

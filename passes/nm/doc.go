@@ -1,0 +1,2 @@
+// Package nm is an onnxopt pass (being written).
+package nm

@@ -1,0 +1,2 @@
+// Package prune is an onnxopt pass (being written).
+package prune

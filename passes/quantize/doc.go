@@ -1,0 +1,2 @@
+// Package quantize is an onnxopt pass (being written).
+package quantize

@@ -1,0 +1,105 @@
+package passes
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/onnxopt/onnxopt/graph"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// Progress is called with the pass about to run and, through its
+	// Context, with progress inside it; nil for none.
+	Progress func(pass string, done, total int64)
+	Threads  int
+}
+
+// Run executes the pipeline over m in place. After every pass it checks the
+// IR and stops with an error naming the pass if the pass broke it; a panic
+// inside a pass is recovered and reported the same way, never as a crash.
+func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
+	rep := &Report{Pipeline: p.String(), BytesBefore: ConstantBytes(m)}
+	start := time.Now()
+	for _, step := range p {
+		pr := &PassReport{Pass: step.Pass.Name, Options: map[string]string{}}
+		args := step.Args()
+		for k, v := range args.vals {
+			pr.Options[k] = v
+		}
+		ctx := &Context{Report: pr, Threads: opts.Threads}
+		if opts.Progress != nil {
+			name := step.Pass.Name
+			ctx.Progress = func(done, total int64) { opts.Progress(name, done, total) }
+			opts.Progress(name, 0, 0)
+		}
+		pr.BytesBefore = ConstantBytes(m)
+		nodesBefore := countNodes(m.Graph)
+		t0 := time.Now()
+		err := runOne(step.Pass, ctx, m, args)
+		pr.Seconds = time.Since(t0).Seconds()
+		rep.Passes = append(rep.Passes, pr)
+		if err != nil {
+			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
+		}
+		if err := m.Graph.Check(); err != nil {
+			return rep, fmt.Errorf("pass %s left an invalid graph: %w", step.Pass.Name, err)
+		}
+		nodesAfter := countNodes(m.Graph)
+		if nodesAfter > nodesBefore {
+			pr.NodesAdded += nodesAfter - nodesBefore
+		} else {
+			pr.NodesRemoved += nodesBefore - nodesAfter
+		}
+		pr.BytesAfter = ConstantBytes(m)
+	}
+	rep.BytesAfter = ConstantBytes(m)
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+func runOne(p *Pass, ctx *Context, m *graph.Model, args Args) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error (please report it with the model and the pipeline): %v", r)
+			if os.Getenv("ONNXOPT_DEBUG") != "" {
+				err = fmt.Errorf("%w\n%s", err, debug.Stack())
+			}
+		}
+	}()
+	return p.Run(ctx, m, args)
+}
+
+func countNodes(g *graph.Graph) int {
+	n := 0
+	g.Walk(func(s *graph.Graph) { n += len(s.Nodes) })
+	return n
+}
+
+// ConstantBytes sums the storage bytes of every constant of the model:
+// initializers, sparse initializers (values and indices) and Constant
+// nodes, in all graphs.
+func ConstantBytes(m *graph.Model) int64 {
+	var total int64
+	m.Graph.Walk(func(g *graph.Graph) {
+		for _, v := range g.Initializers {
+			total += v.Tensor.Bytes()
+		}
+		for _, v := range g.SparseInitializers {
+			total += graph.NewTensor(v.Sparse.GetValues()).Bytes()
+			if v.Sparse.GetIndices() != nil {
+				total += graph.NewTensor(v.Sparse.GetIndices()).Bytes()
+			}
+		}
+		for _, n := range g.Nodes {
+			if n.OpType() == "Constant" && n.Domain() == "" {
+				if c := n.Output(0).Const(); c != nil {
+					total += c.Bytes()
+				}
+			}
+		}
+	})
+	return total
+}

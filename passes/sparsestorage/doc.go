@@ -1,0 +1,2 @@
+// Package sparsestorage is an onnxopt pass (being written).
+package sparsestorage

@@ -1,0 +1,2 @@
+// Package structured is an onnxopt pass (being written).
+package structured
