@@ -1,2 +1,33 @@
-// Package prune is an onnxopt pass (being written).
+// Package prune is the onnxopt pass "prune": magnitude pruning of float32
+// weights.
+//
+// The weights are the constants (initializers or Constant nodes, in any
+// graph, subgraphs included) feeding the weight input of the selected ops:
+// MatMul, Gemm, Conv and ConvTranspose by default; ops= may add Gather
+// (embedding tables). A weight shared by several nodes is pruned once.
+// Weights computed at run time are left alone and reported as skipped.
+//
+// Exactly one of two criteria is given:
+//
+//	sparsity=S   zero the round(S*n) smallest magnitudes (0 <= S < 1), so
+//	             that exactly that many elements are zero. With scope=tensor
+//	             (the default) every tensor gets S on its own; with
+//	             scope=global the magnitudes of all selected tensors are
+//	             ranked together and the smallest S of them all are zeroed.
+//	             Existing zeros count: a tensor (or, globally, the set of
+//	             tensors) that already has enough zeros is left as it is.
+//	             Ties are broken by position: among equal magnitudes, the
+//	             one earlier in the tensor (and, globally, in the earlier
+//	             tensor, in graph order) is zeroed first.
+//	threshold=T  zero every weight with |w| < T (T >= 0, compared in
+//	             float32): a weight whose magnitude equals T is kept.
+//
+// include= and exclude= are '|'-separated glob patterns on the tensor name
+// or the consuming node's name; min-elements=N (default 16) leaves tensors
+// of fewer than N elements alone, as pruning them saves nothing.
+//
+// The k smallest magnitudes are found by radix selection on the bits of
+// |w| (three histogram passes over the data, no sort and no copy), in
+// parallel across tensors (scope=tensor) or across chunks of all the
+// tensors (scope=global); results do not depend on the thread count.
 package prune

@@ -1,0 +1,201 @@
+package prune
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// Pass zeroes the smallest-magnitude float weights (see the package doc).
+var Pass = &passes.Pass{
+	Name: "prune",
+	Doc:  "zero the smallest-magnitude float weights, to a target sparsity or below a threshold",
+	Options: []passes.Option{
+		{Name: "sparsity", Kind: passes.Float, Doc: "fraction of exact zeros to reach, 0 <= sparsity < 1 (exactly round(sparsity*n) of n)"},
+		{Name: "threshold", Kind: passes.Float, Doc: "instead of sparsity: zero every weight with |w| < threshold"},
+		{Name: "scope", Kind: passes.Enum, Values: []string{"tensor", "global"}, Doc: "sparsity per tensor (default) or ranked across all selected weights"},
+		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv|ConvTranspose", Doc: "op types whose weight input is pruned (Gather: embedding tables)"},
+		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
+		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
+		{Name: "min-elements", Kind: passes.Int, Default: "16", Doc: "leave tensors with fewer elements alone"},
+	},
+	Run: run,
+}
+
+func init() { passes.Register(Pass) }
+
+// chunkElems is the size of the pieces global selection splits tensors
+// into, so that one large tensor still spreads over all cores.
+var chunkElems = 1 << 18
+
+// item is one selected weight and its scan state.
+type item struct {
+	w       *passes.Weight
+	v       []float32 // read-only view of the values
+	chunks  []*chunk  // consecutive pieces of v
+	offs    []int     // offset of each chunk in v
+	zeros   int64
+	changed int64 // nonzero elements the pass zeroes
+	err     error
+}
+
+func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
+	cfg, err := configure(a)
+	if err != nil {
+		return err
+	}
+	items, err := selectWeights(ctx, m, cfg.sel)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		ctx.Note("no float32 weights selected")
+		return nil
+	}
+	prog := newProgress(ctx, len(items))
+	switch {
+	case cfg.useThresh:
+		t := key(cfg.threshold)
+		parallel(len(items), ctx.Threads, func(i int) {
+			it := items[i]
+			it.split(len(it.v))
+			for _, c := range it.chunks {
+				c.countBelow(t)
+			}
+			it.finish(t)
+			prog.tick()
+		})
+	case cfg.global:
+		var all []*chunk
+		var n int64
+		for _, it := range items {
+			it.split(chunkElems)
+			all = append(all, it.chunks...)
+			n += int64(len(it.v))
+		}
+		k := int64(math.Round(cfg.sparsity * float64(n)))
+		cut := countOrSelect(all, k, ctx.Threads)
+		parallel(len(items), ctx.Threads, func(i int) {
+			items[i].finish(cut.t)
+			prog.tick()
+		})
+		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
+	default:
+		parallel(len(items), ctx.Threads, func(i int) {
+			it := items[i]
+			it.split(len(it.v))
+			k := int64(math.Round(cfg.sparsity * float64(len(it.v))))
+			cut := countOrSelect(it.chunks, k, 1)
+			it.finish(cut.t)
+			prog.tick()
+		})
+	}
+	return report(ctx, items)
+}
+
+// countOrSelect selects the k smallest keys of chunks, or, for k = 0,
+// only counts their zeros.
+func countOrSelect(chunks []*chunk, k int64, threads int) cut {
+	if k > 0 {
+		return selectSmallest(chunks, k, threads)
+	}
+	parallel(len(chunks), threads, func(i int) { chunks[i].countBelow(0) })
+	return cut{}
+}
+
+// selectWeights finds the weights and their read-only values.
+func selectWeights(ctx *passes.Context, m *graph.Model, sel passes.Selection) ([]*item, error) {
+	ws := passes.FindWeights(m, sel, func(name, reason string) { ctx.Skip(name, "%s", reason) })
+	seen := map[*onnx.TensorProto]bool{}
+	var items []*item
+	for _, w := range ws {
+		if seen[w.Tensor.Proto] {
+			continue
+		}
+		seen[w.Tensor.Proto] = true
+		v, err := w.Tensor.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("weight %q of %s: %w", w.Value.Name, w.Node, err)
+		}
+		items = append(items, &item{w: w, v: v})
+	}
+	return items, nil
+}
+
+// split cuts the item's values into chunks of at most size elements.
+func (it *item) split(size int) {
+	it.chunks, it.offs = nil, nil
+	size = max(size, 1)
+	for off := 0; ; off += size {
+		end := min(off+size, len(it.v))
+		it.chunks = append(it.chunks, &chunk{v: it.v[off:end]})
+		it.offs = append(it.offs, off)
+		if end == len(it.v) {
+			return
+		}
+	}
+}
+
+// finish applies the cut t to the item, whose chunks hold their counts,
+// copying the values only when something changes.
+func (it *item) finish(t uint32) {
+	for _, c := range it.chunks {
+		it.zeros += c.zeros
+		it.changed += c.changes(t)
+	}
+	if it.changed == 0 {
+		return
+	}
+	v, err := it.w.Tensor.MutableFloat32s()
+	if err != nil {
+		it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
+		return
+	}
+	for i, c := range it.chunks {
+		apply(v[it.offs[i]:it.offs[i]+len(c.v)], t, c.quota)
+	}
+}
+
+func report(ctx *passes.Context, items []*item) error {
+	for _, it := range items {
+		if it.err != nil {
+			return it.err
+		}
+		n := float64(len(it.v))
+		tr := passes.TensorReport{Name: it.w.Value.Name, Shape: it.w.Tensor.Dims()}
+		if n > 0 {
+			tr.SparsityBefore = float64(it.zeros) / n
+			tr.SparsityAfter = float64(it.zeros+it.changed) / n
+		}
+		tr.Detail = fmt.Sprintf("zeroed %d of %d", it.changed, len(it.v))
+		ctx.Tensor(tr)
+		if it.changed > 0 {
+			ctx.Report.TensorsTouched++
+			ctx.Report.WeightsZeroed += it.changed
+		}
+	}
+	return nil
+}
+
+// progress forwards per-item progress to ctx from any goroutine.
+type progress struct {
+	mu    sync.Mutex
+	ctx   *passes.Context
+	done  int64
+	total int64
+}
+
+func newProgress(ctx *passes.Context, total int) *progress {
+	return &progress{ctx: ctx, total: int64(total)}
+}
+
+func (p *progress) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	p.ctx.Tick(p.done, p.total)
+}
