@@ -46,11 +46,16 @@ func ReadFile(path string) (*ModelProto, error) {
 	if st.Size() > MaxProtoSize {
 		return nil, fmt.Errorf("%s: %w: %d bytes is over protobuf's 2 GB limit", path, ErrNotModel, st.Size())
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	var m *ModelProto
+	if st.Size() >= aliasMin {
+		m, err = readMapped(path, st.Size())
+	} else {
+		var b []byte
+		if b, err = os.ReadFile(path); err != nil {
+			return nil, err
+		}
+		m, err = Decode(b)
 	}
-	m, err := Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

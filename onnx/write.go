@@ -59,13 +59,9 @@ func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 		}
 		committed = append(committed, filepath.Join(dir, filepath.FromSlash(loc)))
 	}
-	b, err := Encode(m)
+	err = AtomicWrite(path, func(w io.Writer) error { return EncodeTo(w, m) })
 	plan.restore()
 	if err != nil {
-		cleanup()
-		return err
-	}
-	if err := AtomicWrite(path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
 		cleanup()
 		return err
 	}
