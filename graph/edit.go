@@ -200,3 +200,24 @@ func (m *Model) Metadata(key string) (string, bool) {
 	}
 	return "", false
 }
+
+// RenameValue gives v, a value of g, a new name, which no other value of g
+// may hold. Passes use it to keep a name when they replace a value by a
+// new one (a folded constant taking over a node output's name, so graph
+// outputs keep their names).
+func (g *Graph) RenameValue(v *Value, name string) error {
+	if v.graph != g {
+		return fmt.Errorf("rename %q: the value is not in graph %q", v.Name, g.Proto.GetName())
+	}
+	if w, taken := g.scope[name]; taken && w != v {
+		return fmt.Errorf("rename %q to %q: the name is taken", v.Name, name)
+	}
+	delete(g.scope, v.Name)
+	v.Name = name
+	g.scope[name] = v
+	g.Model.names[name] = true
+	if v.Tensor != nil {
+		v.Tensor.Proto.Name = &v.Name
+	}
+	return nil
+}
