@@ -1,0 +1,194 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// Config says how Verify runs and judges two models.
+type Config struct {
+	Options   Options   // how sessions run (execution provider, threads)
+	Tolerance Tolerance // when outputs pass
+	// InputDir holds test data in the ONNX layout (see ReadInputDir);
+	// when empty, Samples random samples are generated from Seed.
+	InputDir string
+	Shapes   Shapes // sizes of dynamic dimensions of generated inputs
+	Samples  int    // generated samples; 0 means 1
+	Seed     int64
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Pass      bool      `json:"pass"`
+	Outputs   []*Diff   `json:"outputs"`
+	Samples   int       `json:"samples"`
+	Reference string    `json:"reference"`
+	Candidate string    `json:"candidate"`
+	Tolerance Tolerance `json:"tolerance"`
+}
+
+// Verify runs the reference and candidate models on the same inputs and
+// compares every output. Outputs are paired by name, or by position when
+// the names differ and the counts agree. A returned error means a model
+// could not be read, loaded or run; differences beyond tolerance are in
+// the report (Pass false).
+func Verify(reference, candidate string, cfg Config) (*Report, error) {
+	refProto, err := onnx.ReadFile(reference)
+	if err != nil {
+		return nil, err
+	}
+	specs := InputSpecs(refProto)
+	var samples [][]Value
+	if cfg.InputDir != "" {
+		if samples, err = ReadInputDir(cfg.InputDir, specs); err != nil {
+			return nil, fmt.Errorf("reading inputs: %w", err)
+		}
+	} else {
+		n := max(cfg.Samples, 1)
+		for i := 0; i < n; i++ {
+			vals, err := GenerateInputs(specs, cfg.Shapes, cfg.Seed, i)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", reference, err)
+			}
+			samples = append(samples, vals)
+		}
+	}
+	ref, err := Open(reference, cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	defer ref.Close()
+	cand, err := Open(candidate, cfg.Options)
+	if err != nil {
+		return nil, err
+	}
+	defer cand.Close()
+	refIn, err := arrangeInputs(ref, specs, "")
+	if err != nil {
+		return nil, err
+	}
+	candIn, err := arrangeInputs(cand, specs, "the reference's ")
+	if err != nil {
+		return nil, err
+	}
+
+	rep := &Report{Samples: len(samples), Reference: reference, Candidate: candidate, Tolerance: cfg.Tolerance}
+	pairs, unpaired := pairOutputs(ref.Outputs(), cand.Outputs())
+	for _, p := range pairs {
+		rep.Outputs = append(rep.Outputs, &Diff{Name: p.name})
+	}
+	for _, sample := range samples {
+		refOut, err := ref.Run(pick(sample, refIn))
+		if err != nil {
+			return nil, err
+		}
+		candOut, err := cand.Run(pick(sample, candIn))
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range pairs {
+			rep.Outputs[i].Add(refOut[p.ref], candOut[p.cand], cfg.Tolerance)
+		}
+	}
+	rep.Pass = true
+	for _, d := range rep.Outputs {
+		rep.Pass = rep.Pass && d.Pass
+	}
+	for _, u := range unpaired {
+		rep.Outputs = append(rep.Outputs, &Diff{Name: u, Problems: []string{"no matching output in the other model"}})
+		rep.Pass = false
+	}
+	return rep, nil
+}
+
+// arrangeInputs maps each session input to the index of the spec whose
+// value feeds it: by name, else by position when no name matches and the
+// counts agree.
+func arrangeInputs(s *Session, specs []InputSpec, whose string) ([]int, error) {
+	idx := make([]int, len(s.Inputs()))
+	byName := map[string]int{}
+	for i, sp := range specs {
+		byName[sp.Name] = i
+	}
+	matched := 0
+	for i, in := range s.Inputs() {
+		j, ok := byName[in.Name]
+		if !ok {
+			idx[i] = -1
+			continue
+		}
+		idx[i] = j
+		matched++
+	}
+	if matched == len(idx) {
+		return idx, nil
+	}
+	if matched == 0 && len(idx) == len(specs) {
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, nil
+	}
+	var names []string
+	for _, sp := range specs {
+		names = append(names, sp.Name)
+	}
+	for i, j := range idx {
+		if j < 0 {
+			return nil, fmt.Errorf("%s: input %q is not among %sinputs (%s)", s.name, s.Inputs()[i].Name, whose, strings.Join(names, ", "))
+		}
+	}
+	return idx, nil
+}
+
+func pick(vals []Value, idx []int) []Value {
+	out := make([]Value, len(idx))
+	for i, j := range idx {
+		out[i] = vals[j]
+	}
+	return out
+}
+
+type outputPair struct {
+	name      string
+	ref, cand int
+}
+
+// pairOutputs pairs outputs by name, or by position when no name matches
+// and the counts agree; it also returns the outputs left unpaired.
+func pairOutputs(ref, cand []ValueInfo) (pairs []outputPair, unpaired []string) {
+	byName := map[string]int{}
+	for i, c := range cand {
+		byName[c.Name] = i
+	}
+	used := map[int]bool{}
+	for i, r := range ref {
+		if j, ok := byName[r.Name]; ok {
+			pairs = append(pairs, outputPair{r.Name, i, j})
+			used[j] = true
+		}
+	}
+	if len(pairs) == 0 && len(ref) == len(cand) {
+		for i := range ref {
+			name := ref[i].Name
+			if cand[i].Name != name {
+				name += " / " + cand[i].Name
+			}
+			pairs = append(pairs, outputPair{name, i, i})
+		}
+		return pairs, nil
+	}
+	for _, r := range ref {
+		if _, ok := byName[r.Name]; !ok {
+			unpaired = append(unpaired, "reference output "+r.Name)
+		}
+	}
+	for j, c := range cand {
+		if !used[j] {
+			unpaired = append(unpaired, "candidate output "+c.Name)
+		}
+	}
+	return pairs, unpaired
+}
