@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/onnxopt/onnxopt/onnx"
 	"google.golang.org/protobuf/proto"
@@ -72,7 +74,7 @@ func checkTensor(t *onnx.TensorProto, store *onnx.ExternalStore) error {
 
 func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, depth int) (*Graph, error) {
 	if depth > onnx.MaxNesting {
-		return nil, fmt.Errorf("subgraphs are nested more than %d deep", onnx.MaxNesting)
+		return nil, fmt.Errorf("%w: subgraphs are nested more than %d deep", errTooDeep, onnx.MaxNesting)
 	}
 	g := &Graph{Proto: shallowCopy(gp), Parent: parent, Owner: owner, Model: m, scope: map[string]*Value{}}
 	g.Proto.Node, g.Proto.Initializer, g.Proto.SparseInitializer = nil, nil, nil
@@ -80,6 +82,9 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 
 	// Definitions first: inputs, constants, node outputs.
 	for _, vi := range gp.GetInput() {
+		if err := checkName("input", vi.GetName()); err != nil {
+			return nil, err
+		}
 		v := g.define(vi.GetName())
 		if v.isInput {
 			return nil, fmt.Errorf("graph %q lists input %q twice", gp.GetName(), vi.GetName())
@@ -90,6 +95,9 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 	}
 	for _, t := range gp.GetInitializer() {
 		if err := checkTensor(t, m.Store); err != nil {
+			return nil, err
+		}
+		if err := checkName("initializer", t.GetName()); err != nil {
 			return nil, err
 		}
 		v := g.define(t.GetName())
@@ -122,6 +130,9 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 		nodes[i] = n
 		if np.GetName() != "" {
 			m.names[np.GetName()] = true
+		}
+		if err := checkNode(np); err != nil {
+			return nil, err
 		}
 		for k, name := range np.GetOutput() {
 			if name == "" {
@@ -189,6 +200,40 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 	return g, nil
 }
 
+// checkName refuses a name that is not valid UTF-8 (ONNX strings are
+// UTF-8; such names cannot be printed or reported faithfully).
+func checkName(what, name string) error {
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%s name %q is not valid UTF-8", what, name)
+	}
+	return nil
+}
+
+// checkNode refuses a node whose name, input or output names are not valid
+// UTF-8, or that has two attributes of the same name.
+func checkNode(np *onnx.NodeProto) error {
+	if err := checkName("node", np.GetName()); err != nil {
+		return err
+	}
+	for _, names := range [][]string{np.GetInput(), np.GetOutput()} {
+		for _, name := range names {
+			if err := checkName(fmt.Sprintf("value (of node %q)", np.GetName()), name); err != nil {
+				return err
+			}
+		}
+	}
+	if attrs := np.GetAttribute(); len(attrs) > 1 {
+		seen := make(map[string]bool, len(attrs))
+		for _, a := range attrs {
+			if seen[a.GetName()] {
+				return fmt.Errorf("node %q (%s) has two attributes named %q", np.GetName(), np.GetOpType(), a.GetName())
+			}
+			seen[a.GetName()] = true
+		}
+	}
+	return nil
+}
+
 // outputAlias records the descriptor of a graph output whose value has
 // none yet; outer values keep theirs and the output's is remembered.
 func (g *Graph) outputAlias(v *Value, vi *onnx.ValueInfoProto) *Value {
@@ -203,6 +248,10 @@ func (g *Graph) outputAlias(v *Value, vi *onnx.ValueInfoProto) *Value {
 	return v
 }
 
+// errTooDeep marks the nesting error, which is reported once, at the
+// outermost node, rather than wrapped by every level of nesting.
+var errTooDeep = errors.New("too deeply nested")
+
 func (m *Model) buildSubgraphs(n *Node, depth int) error {
 	var attrs []*onnx.AttributeProto
 	for ai, a := range n.Proto.Attribute {
@@ -214,6 +263,9 @@ func (m *Model) buildSubgraphs(n *Node, depth int) error {
 		}
 		if a.G != nil {
 			sg, err := m.buildGraph(a.G, n.graph, n, depth+1)
+			if err != nil && depth > 0 && errors.Is(err, errTooDeep) {
+				return err
+			}
 			if err != nil {
 				return fmt.Errorf("%s attribute %q: %w", n, a.GetName(), err)
 			}
@@ -221,6 +273,9 @@ func (m *Model) buildSubgraphs(n *Node, depth int) error {
 		}
 		for gi, gp := range a.Graphs {
 			sg, err := m.buildGraph(gp, n.graph, n, depth+1)
+			if err != nil && depth > 0 && errors.Is(err, errTooDeep) {
+				return err
+			}
 			if err != nil {
 				return fmt.Errorf("%s attribute %q graph %d: %w", n, a.GetName(), gi, err)
 			}

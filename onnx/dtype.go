@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 )
@@ -112,11 +113,15 @@ func NumElements(dims []int64) (int64, error) {
 }
 
 // StorageBytes returns the bytes that n elements of type dt occupy in
-// raw_data (4-bit and 2-bit types are packed), or -1 for strings.
+// raw_data (4-bit and 2-bit types are packed), or -1 for strings. Counts
+// too large for int64 saturate at math.MaxInt64.
 func StorageBytes(dt int32, n int64) int64 {
 	b := ElemBits(dt)
 	if b == 0 {
 		return -1
+	}
+	if n > (math.MaxInt64-7)/int64(b) {
+		return math.MaxInt64
 	}
 	return (n*int64(b) + 7) / 8
 }

@@ -63,6 +63,10 @@ func (t *TensorProto) CheckData() error {
 	if _, known := dtypeNames[dt]; !known {
 		return fmt.Errorf("tensor %q: unknown data type %d", t.GetName(), dt)
 	}
+	if b := StorageBytes(dt, n); b > MaxTensorBytes {
+		return fmt.Errorf("tensor %q: shape %v of %s claims %d bytes, over onnxopt's limit of %d GiB per tensor",
+			t.GetName(), t.GetDims(), DataTypeName(dt), b, MaxTensorBytes>>30)
+	}
 	if t.IsExternal() && t.RawData == nil {
 		return nil // checked against the file by ExternalStore
 	}

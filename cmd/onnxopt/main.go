@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
+	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/spf13/cobra"
 )
 
@@ -17,6 +20,8 @@ const (
 	exitFailure  = 1 // a model failed to load, run or write
 	exitUsage    = 2 // bad flags or arguments
 	exitMismatch = 3 // verify: outputs differ beyond tolerance
+
+	exitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT's number)
 )
 
 // exitError carries an exit code through cobra's error return.
@@ -67,7 +72,24 @@ var subcommands = []func() *cobra.Command{}
 // register adds a subcommand constructor; called from each command file's init.
 func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, newCmd) }
 
-func main() { os.Exit(run(os.Args[1:])) }
+func main() {
+	onInterrupt()
+	os.Exit(run(os.Args[1:]))
+}
+
+// onInterrupt makes SIGINT and SIGTERM remove the temporary files of
+// writes in progress, so that no partial output remains, and exit with
+// 128+2 as shells do for an interrupted command.
+func onInterrupt() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		onnx.RemoveTempFiles()
+		fmt.Fprintf(os.Stderr, "onnxopt: %v: stopped, no partial output left\n", s)
+		os.Exit(exitInterrupted)
+	}()
+}
 
 // run executes onnxopt with args and returns the process exit code.
 func run(args []string) int {
