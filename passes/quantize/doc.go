@@ -1,2 +1,21 @@
-// Package quantize is an onnxopt pass (being written).
+// Package quantize is the onnxopt pass that stores weights (and, in static
+// mode, activations) in 8-bit or 4-bit integers, in the graph forms ONNX
+// Runtime's CPU kernels run fast:
+//
+//   - mode=dynamic (8-bit): MatMul and Gemm become
+//     com.microsoft.DynamicQuantizeMatMul with int8 weights quantized offline
+//     per output channel; activations are quantized at run time. A bias Add
+//     that follows is folded into the op.
+//   - mode=static (8-bit): QuantizeLinear/DequantizeLinear pairs around the
+//     activations and outputs of MatMul, Gemm and Conv, with activation
+//     ranges measured by running the model on calibration samples (minmax,
+//     percentile or entropy); weights per channel, biases int32.
+//   - mode=weight-only: weights stored as integers behind a
+//     DequantizeLinear; for 4-bit types, blocked along K, either as
+//     com.microsoft.MatMulNBits (format=matmulnbits) or as the standard
+//     opset-21 blocked DequantizeLinear (format=qdq).
+//
+// The numeric core (quant.go) is plain Go with exact-byte tests; the graph
+// rewrites are in dynamic.go, nbits.go and static.go; calibration, which
+// needs ONNX Runtime, is in calib.go.
 package quantize

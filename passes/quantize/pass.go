@@ -1,0 +1,193 @@
+package quantize
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// Pass is the quantize pass.
+var Pass = &passes.Pass{
+	Name: "quantize",
+	Doc:  "store MatMul/Gemm/Conv weights (and, in static mode, activations) as 8-bit or 4-bit integers in forms ONNX Runtime runs fast",
+	Options: []passes.Option{
+		{Name: "type", Kind: passes.Enum, Default: "int8", Values: []string{"int8", "uint8", "int4", "uint4"}, Doc: "integer type of the weights"},
+		{Name: "mode", Kind: passes.Enum, Values: []string{"dynamic", "static", "weight-only"}, Doc: "dynamic (activations quantized at run time; default for 8-bit), static (calibrated Q/DQ) or weight-only (always for 4-bit)"},
+		{Name: "per-channel", Kind: passes.Bool, Default: "true", Doc: "one scale per output channel of each weight (else one per tensor)"},
+		{Name: "symmetric", Kind: passes.Bool, Default: "true", Doc: "weight ranges centred on zero (no zero point)"},
+		{Name: "block", Kind: passes.Int, Default: "32", Doc: "4-bit block size along K: 16, 32, 64 or 128"},
+		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear"},
+		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
+		{Name: "exclude", Kind: passes.List, Doc: "node or weight name patterns to leave alone ('*' and '?' wildcards)"},
+		{Name: "calib", Kind: passes.String, Default: "random", Doc: "static mode: 'random', or a folder with one sub-folder of input_N.pb files per sample"},
+		{Name: "samples", Kind: passes.Int, Default: "8", Doc: "static mode: random calibration samples (or the most read from calib folder)"},
+		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
+		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
+	},
+	Run: run,
+}
+
+func init() { passes.Register(Pass) }
+
+// config is the checked options of one run.
+type config struct {
+	typ        qtype
+	mode       string
+	perChannel bool
+	symmetric  bool
+	block      int
+	format     string
+	ops        map[string]bool
+	exclude    []string
+	calib      string
+	samples    int
+	method     string
+	percentile float64
+}
+
+// supportedOps are the op types the pass knows how to quantize.
+var supportedOps = []string{"MatMul", "Gemm", "Conv"}
+
+func parseConfig(a passes.Args) (*config, error) {
+	c := &config{
+		typ:        qtypes[a.String("type")],
+		mode:       a.String("mode"),
+		perChannel: a.Bool("per-channel"),
+		symmetric:  a.Bool("symmetric"),
+		block:      int(a.Int("block")),
+		format:     a.String("format"),
+		ops:        map[string]bool{},
+		exclude:    a.List("exclude"),
+		calib:      a.String("calib"),
+		samples:    int(a.Int("samples")),
+		method:     a.String("method"),
+		percentile: a.Float("percentile"),
+	}
+	if c.typ.name == "" {
+		return nil, fmt.Errorf("type %q is not int8, uint8, int4 or uint4", a.String("type"))
+	}
+	if c.typ.bits == 4 {
+		if c.mode != "" && c.mode != "weight-only" {
+			return nil, fmt.Errorf("type=%s is weight-only; mode=%s needs an 8-bit type", c.typ.name, c.mode)
+		}
+		c.mode = "weight-only"
+		switch c.block {
+		case 16, 32, 64, 128:
+		default:
+			return nil, fmt.Errorf("block=%d: 4-bit block size must be 16, 32, 64 or 128", c.block)
+		}
+	} else if c.mode == "" {
+		c.mode = "dynamic"
+	}
+	for _, op := range a.List("ops") {
+		if !slices.Contains(supportedOps, op) {
+			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
+		}
+		c.ops[op] = true
+	}
+	if c.samples < 1 {
+		return nil, fmt.Errorf("samples=%d: need at least one calibration sample", c.samples)
+	}
+	if c.percentile <= 50 || c.percentile > 100 {
+		return nil, fmt.Errorf("percentile=%v: want a value in (50, 100]", c.percentile)
+	}
+	return c, nil
+}
+
+func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
+	c, err := parseConfig(a)
+	if err != nil {
+		return err
+	}
+	q := &quantizer{ctx: ctx, m: m, cfg: c, cache: map[cacheKey]*graph.Value{}, qcache: map[cacheKey]*quantized{}}
+	targets := q.targets()
+	switch {
+	case c.mode == "static":
+		err = q.static(targets)
+	case c.typ.bits == 4:
+		err = q.eachTarget(targets, q.nbits)
+	case c.mode == "dynamic":
+		err = q.eachTarget(targets, q.dynamic)
+	default:
+		err = q.eachTarget(targets, q.weightOnly8)
+	}
+	if err != nil {
+		return err
+	}
+	ctx.Set("quantized_nodes", q.done)
+	ctx.Set("mode", c.mode)
+	ctx.Set("type", c.typ.name)
+	var sortErr error
+	m.Graph.Walk(func(g *graph.Graph) {
+		if err := g.Sort(); err != nil && sortErr == nil {
+			sortErr = err
+		}
+	})
+	return sortErr
+}
+
+// quantizer holds the state of one run of the pass.
+type quantizer struct {
+	ctx    *passes.Context
+	m      *graph.Model
+	cfg    *config
+	cache  map[cacheKey]*graph.Value // quantized forms of shared weights
+	qcache map[cacheKey]*quantized
+	done   int
+}
+
+// cacheKey names one quantized form of a weight.
+type cacheKey struct {
+	w    *graph.Value
+	form string
+}
+
+// targets lists the nodes to quantize in every graph: selected op types,
+// not excluded by node or weight name.
+func (q *quantizer) targets() []*graph.Node {
+	var out []*graph.Node
+	q.m.Graph.Walk(func(g *graph.Graph) {
+		for _, n := range g.Nodes {
+			if n.Domain() != "" || !q.cfg.ops[n.OpType()] {
+				continue
+			}
+			w := n.Input(1)
+			if q.excluded(n.Name()) || w != nil && q.excluded(w.Name) {
+				q.ctx.Skip(n.String(), "excluded by name")
+				continue
+			}
+			out = append(out, n)
+		}
+	})
+	return out
+}
+
+func (q *quantizer) excluded(name string) bool {
+	for _, p := range q.cfg.exclude {
+		if name != "" && passes.Glob(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// eachTarget applies fn to every target; fn returns a reason when it left
+// the node alone.
+func (q *quantizer) eachTarget(targets []*graph.Node, fn func(n *graph.Node) (string, error)) error {
+	for i, n := range targets {
+		why, err := fn(n)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		if why != "" {
+			q.ctx.Skip(n.String(), "%s", why)
+		} else {
+			q.done++
+		}
+		q.ctx.Tick(int64(i+1), int64(len(targets)))
+	}
+	return nil
+}

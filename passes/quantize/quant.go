@@ -1,0 +1,222 @@
+package quantize
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// qtype is an integer type weights or activations are stored in.
+type qtype struct {
+	name     string
+	min, max int32
+	bits     int
+	signed   bool
+	onnx     int32 // TensorProto data type
+}
+
+var qtypes = map[string]qtype{
+	"int8":  {"int8", -128, 127, 8, true, int32(onnx.TensorProto_INT8)},
+	"uint8": {"uint8", 0, 255, 8, false, int32(onnx.TensorProto_UINT8)},
+	"int4":  {"int4", -8, 7, 4, true, int32(onnx.TensorProto_INT4)},
+	"uint4": {"uint4", 0, 15, 4, false, int32(onnx.TensorProto_UINT4)},
+}
+
+// params returns the scale and zero point that map the range [lo, hi]
+// onto t. The range is widened to include 0, so that 0 is exact. A
+// symmetric range is centred on 0: signed types get zero point 0 and
+// unsigned ones the middle of their range, and the largest magnitude maps
+// to ±(max - zero point). An empty range gets scale 1.
+func params(lo, hi float32, t qtype, symmetric bool) (scale float32, zp int32) {
+	lo, hi = min(lo, 0), max(hi, 0)
+	if symmetric {
+		if !t.signed {
+			zp = (t.max + 1) / 2
+		}
+		a := max(-lo, hi)
+		if a == 0 || isBad(a) {
+			return 1, zp
+		}
+		return float32(float64(a) / float64(t.max-zp)), zp
+	}
+	if hi == lo || isBad(hi-lo) {
+		return 1, clamp(0, t)
+	}
+	scale = float32((float64(hi) - float64(lo)) / float64(t.max-t.min))
+	zp = clamp(int32(math.RoundToEven(float64(t.min)-float64(lo)/float64(scale))), t)
+	return scale, zp
+}
+
+func isBad(x float32) bool { return math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) }
+
+// quantize maps x to t as ONNX QuantizeLinear does: round half to even of
+// x/scale, plus the zero point, saturated to t's range.
+func quantize(x, scale float32, zp int32, t qtype) int32 {
+	r := math.RoundToEven(float64(x / scale))
+	if math.IsNaN(r) {
+		return clamp(zp, t)
+	}
+	r = max(min(r, 1<<20), -1<<20) // saturates below anyway; keeps the conversion defined
+	return clamp(int32(r)+zp, t)
+}
+
+func clamp(q int32, t qtype) int32 { return max(t.min, min(t.max, q)) }
+
+// bytes8 stores 8-bit codes one per byte (two's complement for int8).
+func bytes8(q []int32) []byte {
+	b := make([]byte, len(q))
+	for i, v := range q {
+		b[i] = byte(v)
+	}
+	return b
+}
+
+// pack4 stores 4-bit codes two per byte, the first in the low nibble (the
+// ONNX INT4/UINT4 raw layout and MatMulNBits' layout); an odd count leaves
+// the last high nibble 0.
+func pack4(q []int32) []byte {
+	b := make([]byte, (len(q)+1)/2)
+	for i, v := range q {
+		b[i/2] |= byte(v&0xF) << (4 * (i % 2))
+	}
+	return b
+}
+
+// channelRanges returns the minimum and maximum of w along axis of dims
+// (one entry per index of that axis), or a single overall entry when axis
+// is negative.
+func channelRanges(w []float32, dims []int64, axis int) (lo, hi []float32) {
+	c, inner := 1, 1
+	if axis >= 0 {
+		c = int(dims[axis])
+		for _, d := range dims[axis+1:] {
+			inner *= int(d)
+		}
+	}
+	lo, hi = make([]float32, c), make([]float32, c)
+	for i := range lo {
+		lo[i], hi[i] = float32(math.Inf(1)), float32(math.Inf(-1))
+	}
+	for i, x := range w {
+		k := (i / inner) % c
+		lo[k], hi[k] = min(lo[k], x), max(hi[k], x)
+	}
+	return lo, hi
+}
+
+// quantized is a tensor quantized along one axis (or per tensor).
+type quantized struct {
+	q     []int32   // codes, in the tensor's layout
+	scale []float32 // one per channel (one in all for per-tensor)
+	zp    []int32
+	axis  int // -1 for per-tensor
+}
+
+// quantizeTensor quantizes w (shape dims) to t, per channel along axis or
+// per tensor when axis < 0.
+func quantizeTensor(w []float32, dims []int64, axis int, t qtype, symmetric bool) (*quantized, error) {
+	for i, x := range w {
+		if isBad(x) {
+			return nil, fmt.Errorf("element %d is %v: cannot quantize a tensor holding NaN or infinity", i, x)
+		}
+	}
+	lo, hi := channelRanges(w, dims, axis)
+	r := &quantized{q: make([]int32, len(w)), scale: make([]float32, len(lo)), zp: make([]int32, len(lo)), axis: axis}
+	for k := range lo {
+		r.scale[k], r.zp[k] = params(lo[k], hi[k], t, symmetric)
+	}
+	c, inner := 1, 1
+	if axis >= 0 {
+		c = int(dims[axis])
+		for _, d := range dims[axis+1:] {
+			inner *= int(d)
+		}
+	}
+	for i, x := range w {
+		k := (i / inner) % c
+		r.q[i] = quantize(x, r.scale[k], r.zp[k], t)
+	}
+	return r, nil
+}
+
+// blocked is a [K, N] matrix quantized in blocks of `block` rows along K,
+// one scale (and zero point) per block and column.
+type blocked struct {
+	k, n, block, nb int
+	q               []int32   // [K, N] codes
+	scale           []float32 // [nb, N]
+	zp              []int32   // [nb, N]
+}
+
+// quantizeBlocked quantizes w, a [K, N] matrix (row-major) when kMajor, or
+// an [N, K] one otherwise, in blocks along K.
+func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetric bool) (*blocked, error) {
+	at := func(kk, nn int) float32 {
+		if kMajor {
+			return w[kk*n+nn]
+		}
+		return w[nn*k+kk]
+	}
+	nb := (k + block - 1) / block
+	b := &blocked{k: k, n: n, block: block, nb: nb, q: make([]int32, k*n), scale: make([]float32, nb*n), zp: make([]int32, nb*n)}
+	for bi := 0; bi < nb; bi++ {
+		k0, k1 := bi*block, min(k, (bi+1)*block)
+		for nn := 0; nn < n; nn++ {
+			lo, hi := float32(0), float32(0)
+			for kk := k0; kk < k1; kk++ {
+				x := at(kk, nn)
+				if isBad(x) {
+					return nil, fmt.Errorf("element [%d,%d] is %v: cannot quantize a tensor holding NaN or infinity", kk, nn, x)
+				}
+				lo, hi = min(lo, x), max(hi, x)
+			}
+			s, z := params(lo, hi, t, symmetric)
+			b.scale[bi*n+nn], b.zp[bi*n+nn] = s, z
+			for kk := k0; kk < k1; kk++ {
+				b.q[kk*n+nn] = quantize(at(kk, nn), s, z, t)
+			}
+		}
+	}
+	return b, nil
+}
+
+// matMulNBits returns the MatMulNBits inputs for b: B packed uint8
+// [N, nb, block/2] (low nibble first along K, padding rows holding the zero
+// point), scales [N*nb], and zero points packed [N*ceil(nb/2)] (nil when
+// every zero point is MatMulNBits' default 8). Signed codes are shifted to
+// unsigned by adding 8.
+func (b *blocked) matMulNBits(signed bool) (packed []byte, scales []float32, zps []byte) {
+	shift := int32(0)
+	if signed {
+		shift = 8
+	}
+	codes := make([]int32, b.n*b.nb*b.block)
+	scales = make([]float32, b.n*b.nb)
+	zcodes := make([]int32, 0, b.n*(b.nb+1))
+	allDefault := true
+	for nn := 0; nn < b.n; nn++ {
+		for bi := 0; bi < b.nb; bi++ {
+			z := b.zp[bi*b.n+nn] + shift
+			allDefault = allDefault && z == 8
+			zcodes = append(zcodes, z)
+			scales[nn*b.nb+bi] = b.scale[bi*b.n+nn]
+			for j := 0; j < b.block; j++ {
+				kk := bi*b.block + j
+				c := z
+				if kk < b.k {
+					c = b.q[kk*b.n+nn] + shift
+				}
+				codes[(nn*b.nb+bi)*b.block+j] = c
+			}
+		}
+		if b.nb%2 == 1 {
+			zcodes = append(zcodes, 0) // each row starts on a byte
+		}
+	}
+	packed = pack4(codes)
+	if !allDefault {
+		zps = pack4(zcodes)
+	}
+	return packed, scales, zps
+}

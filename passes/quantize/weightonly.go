@@ -1,0 +1,97 @@
+package quantize
+
+import (
+	"fmt"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// weightAxis returns the output-channel axis of n's weight: N of a MatMul
+// [K, N] weight, of a Gemm's (depending on transB), M of a Conv's
+// [M, C/group, kH, kW].
+func weightAxis(n *graph.Node) int {
+	switch n.OpType() {
+	case "Conv":
+		return 0
+	case "Gemm":
+		if n.AttrInt("transB", 0) != 0 {
+			return 0
+		}
+	}
+	return 1
+}
+
+// quantizedWeight returns DequantizeLinear(8-bit weight, scale, zero
+// point, axis) for n's constant weight, shared between nodes using the same
+// weight; nil with a reason when the weight cannot be quantized.
+func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, string, error) {
+	wv := n.Input(1)
+	if wv == nil {
+		return nil, nil, "has no weight input", nil
+	}
+	t := wv.Const()
+	if t == nil {
+		return nil, nil, "weight " + wv.Name + " is computed at run time, not a constant", nil
+	}
+	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
+		return nil, nil, fmt.Sprintf("weight %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
+	}
+	dims := t.Dims()
+	if n.OpType() != "Conv" && len(dims) != 2 {
+		return nil, nil, fmt.Sprintf("weight %s has shape %v, not 2-D", wv.Name, dims), nil
+	}
+	if len(dims) == 0 {
+		return nil, nil, "weight is a scalar", nil
+	}
+	axis := weightAxis(n)
+	key := cacheKey{wv, fmt.Sprintf("w8/%d", axis)}
+	if v := q.cache[key]; v != nil {
+		return v, q.qcache[key], "", nil
+	}
+	w, err := t.Float32s()
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
+	}
+	qa := axis
+	if !q.cfg.perChannel {
+		qa = -1
+	}
+	r, err := quantizeTensor(w, dims, qa, q.cfg.typ, q.cfg.symmetric)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
+	}
+	if err := q.needOpset(13, "per-channel DequantizeLinear"); err != nil {
+		return nil, nil, "", err
+	}
+	g := wv.Graph()
+	sdims := []int64{int64(len(r.scale))}
+	if qa < 0 {
+		sdims = nil
+	}
+	base := wv.Name
+	wq := newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, bytes8(r.q))
+	sv := floatInit(g, base+"_scale", sdims, r.scale)
+	zv := newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, bytes8(r.zp))
+	var attrs []*onnx.AttributeProto
+	if qa >= 0 {
+		attrs = append(attrs, attrInt("axis", int64(qa)))
+	}
+	dq := g.NewNode("DequantizeLinear", base+"/DequantizeLinear", []*graph.Value{wq, sv, zv}, []string{base + "_dequantized"}, attrs...)
+	q.cache[key] = dq.Output(0)
+	q.qcache[key] = r
+	q.report(wv, wq.Tensor.Bytes()+sv.Tensor.Bytes()+zv.Tensor.Bytes(), fmt.Sprintf("%s %s -> DequantizeLinear", q.cfg.typ.name, granularity(q.cfg.perChannel)))
+	return dq.Output(0), r, "", nil
+}
+
+// weightOnly8 stores n's weight as 8-bit integers behind a
+// DequantizeLinear; activations stay float.
+func (q *quantizer) weightOnly8(n *graph.Node) (string, error) {
+	deq, _, why, err := q.quantizedWeight(n)
+	if deq == nil {
+		return why, err
+	}
+	old := n.Input(1)
+	n.SetInput(1, deq)
+	return "", cleanup(old)
+}
