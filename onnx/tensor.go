@@ -188,13 +188,15 @@ func Float32s(t *TensorProto, store *ExternalStore) ([]float32, error) {
 }
 
 // BytesAsFloat32s views little-endian bytes as float32 values without
-// copying when b is 4-byte aligned, and copies otherwise.
+// copying when b is 4-byte aligned or the processor loads unaligned floats
+// natively (raw_data inside a mapped file rarely sits on a 4-byte
+// boundary), and copies otherwise.
 func BytesAsFloat32s(b []byte) []float32 {
 	n := len(b) / 4
 	if n == 0 {
 		return []float32{}
 	}
-	if uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+	if unalignedOK || uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
 		return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
 	}
 	out := make([]float32, n)
