@@ -1,0 +1,212 @@
+package nm
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// MetadataKey is the model metadata_props key that records which tensors
+// are N:M sparse: a JSON object mapping tensor names to "N:M".
+const MetadataKey = "onnxopt.sparsity"
+
+// Ops lists the op types whose weights nm can sparsify.
+var Ops = []string{"MatMul", "Gemm", "Conv", "ConvTranspose"}
+
+// Pass makes weights N:M sparse (see the package doc).
+var Pass = &passes.Pass{
+	Name: "nm",
+	Doc:  "N:M structured sparsity: keep the N largest of every M weights along the input-channel axis",
+	Options: []passes.Option{
+		{Name: "n", Kind: passes.Int, Default: "2", Doc: "weights kept in every group (1 <= n < m)"},
+		{Name: "m", Kind: passes.Int, Default: "4", Doc: "group size along the reduction axis"},
+		{Name: "ops", Kind: passes.List, Default: strings.Join(Ops, "|"), Doc: "op types whose weight input is sparsified"},
+		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
+		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
+	},
+	Run: run,
+}
+
+func init() { passes.Register(Pass) }
+
+// job is one eligible weight.
+type job struct {
+	w       *passes.Weight
+	layout  layout
+	zeros   int64 // before
+	changed int64
+	err     error
+}
+
+func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
+	n, mm := a.Int("n"), a.Int("m")
+	if mm < 2 || mm > 1<<16 {
+		return fmt.Errorf("m=%d is out of range: want 2 <= m <= 65536", mm)
+	}
+	if n < 1 || n >= mm {
+		return fmt.Errorf("n=%d is out of range: want 1 <= n < m (m=%d)", n, mm)
+	}
+	sel := passes.Selection{Ops: a.List("ops"), Include: a.List("include"), Exclude: a.List("exclude")}
+	for _, op := range sel.Ops {
+		if !contains(Ops, op) {
+			return fmt.Errorf("ops: nm does not handle %q (it handles %s)", op, strings.Join(Ops, ", "))
+		}
+	}
+	pattern := fmt.Sprintf("%d:%d", n, mm)
+	ws := passes.FindWeights(m, sel, func(name, reason string) { ctx.Skip(name, "%s", reason) })
+	var jobs []*job
+	seen := map[*onnx.TensorProto]bool{}
+	for _, w := range ws {
+		if seen[w.Tensor.Proto] {
+			continue
+		}
+		seen[w.Tensor.Proto] = true
+		l, err := eligible(w, mm)
+		if err != nil {
+			ctx.Skip(w.Value.Name, "%v", err)
+			continue
+		}
+		jobs = append(jobs, &job{w: w, layout: l})
+	}
+	if len(jobs) == 0 {
+		ctx.Note("no weight is eligible for %s sparsity", pattern)
+		return nil
+	}
+	var mu sync.Mutex
+	done := int64(0)
+	parallel(len(jobs), ctx.Threads, func(i int) {
+		jobs[i].run(int(n), int(mm))
+		mu.Lock()
+		done++
+		ctx.Tick(done, int64(len(jobs)))
+		mu.Unlock()
+	})
+	annotation := map[string]any{}
+	if old, ok := m.Metadata(MetadataKey); ok {
+		if err := json.Unmarshal([]byte(old), &annotation); err != nil || annotation == nil {
+			ctx.Note("the existing %s metadata is not a JSON object; it is replaced", MetadataKey)
+			annotation = map[string]any{}
+		}
+	}
+	for _, j := range jobs {
+		if j.err != nil {
+			return j.err
+		}
+		total, _ := j.w.Tensor.Elements()
+		tr := passes.TensorReport{
+			Name:   j.w.Value.Name,
+			Shape:  j.w.Tensor.Dims(),
+			Detail: fmt.Sprintf("%s along axis %d, zeroed %d of %d", pattern, j.layout.axis, j.changed, total),
+		}
+		if total > 0 {
+			tr.SparsityBefore = float64(j.zeros) / float64(total)
+			tr.SparsityAfter = float64(j.zeros+j.changed) / float64(total)
+		}
+		ctx.Tensor(tr)
+		if j.changed > 0 {
+			ctx.Report.TensorsTouched++
+			ctx.Report.WeightsZeroed += j.changed
+		}
+		annotation[j.w.Value.Name] = pattern
+	}
+	b, err := json.Marshal(annotation)
+	if err != nil {
+		return fmt.Errorf("writing the %s metadata: %w", MetadataKey, err)
+	}
+	m.SetMetadata(MetadataKey, string(b))
+	ctx.Set("pattern", pattern)
+	return nil
+}
+
+// eligible returns the layout to sparsify w along, or why it cannot be.
+func eligible(w *passes.Weight, m int64) (layout, error) {
+	dims := w.Tensor.Dims()
+	var first layout
+	for i, u := range w.Uses {
+		l, err := layoutOf(u, dims)
+		if err != nil {
+			return layout{}, err
+		}
+		if l.segment%m != 0 {
+			return layout{}, fmt.Errorf("reduction size %d along axis %d (for %s) is not a multiple of m=%d", l.segment, l.axis, u, m)
+		}
+		if i == 0 {
+			first = l
+		} else if l.axis != first.axis {
+			return layout{}, fmt.Errorf("conflicting layouts: %s reduces it along axis %d, %s along axis %d", w.Uses[0], first.axis, u, l.axis)
+		}
+	}
+	return first, nil
+}
+
+// run sparsifies the job's tensor, copying it only when something changes.
+func (j *job) run(n, m int) {
+	v, err := j.w.Tensor.Float32s()
+	if err != nil {
+		j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
+		return
+	}
+	dims := j.w.Tensor.Dims()
+	want := int64(1)
+	for _, d := range dims {
+		want *= d
+	}
+	if int64(len(v)) != want {
+		j.err = fmt.Errorf("weight %q: %d values for shape %v", j.w.Value.Name, len(v), dims)
+		return
+	}
+	for _, x := range v {
+		if x == 0 {
+			j.zeros++
+		}
+	}
+	s := newSparsifier(n, m, dims, j.layout.axis)
+	if j.changed = s.run(v, false); j.changed == 0 {
+		return
+	}
+	if v, err = j.w.Tensor.MutableFloat32s(); err != nil {
+		j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
+		return
+	}
+	s.run(v, true)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parallel calls fn(i) for i in [0, n) on up to threads goroutines (0: one
+// per core); results are written by index.
+func parallel(n, threads int, fn func(i int)) {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	threads = min(threads, n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
