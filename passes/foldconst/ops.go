@@ -1,0 +1,767 @@
+package foldconst
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// opFunc evaluates one node on constant inputs (nil for omitted optional
+// ones) and returns its outputs.
+type opFunc func(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error)
+
+// ops are the operators the pass folds (default domain).
+var ops = map[string]opFunc{
+	"Identity":        opIdentity,
+	"Cast":            opCast,
+	"Reshape":         opReshape,
+	"Transpose":       opTranspose,
+	"Squeeze":         opSqueeze,
+	"Unsqueeze":       opUnsqueeze,
+	"Concat":          opConcat,
+	"Gather":          opGather,
+	"Add":             opArith('+'),
+	"Sub":             opArith('-'),
+	"Mul":             opArith('*'),
+	"Div":             opArith('/'),
+	"Slice":           opSlice,
+	"ConstantOfShape": opConstantOfShape,
+	"Range":           opRange,
+}
+
+func need(in []*tensor, k int) (*tensor, error) {
+	if k >= len(in) || in[k] == nil {
+		return nil, skipf("input %d is missing", k)
+	}
+	return in[k], nil
+}
+
+func opIdentity(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []*tensor{x}, nil
+}
+
+func opCast(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	to := int32(n.AttrInt("to", 0))
+	if to == x.dt {
+		return []*tensor{x}, nil
+	}
+	out, err := e.alloc(to, x.dims)
+	if err != nil {
+		return nil, err
+	}
+	for k := int64(0); k < x.len(); k++ {
+		v, ok := x.numberAt(k)
+		if !ok {
+			return nil, skipf("cast from %s is not handled", onnx.DataTypeName(x.dt))
+		}
+		if err := castOne(out, k, v); err != nil {
+			return nil, err
+		}
+	}
+	return []*tensor{out}, nil
+}
+
+// castOne stores v into element k of out when the conversion is exact (or,
+// float to integer, a truncation within range).
+func castOne(out *tensor, k int64, v number) error {
+	dt := out.dt
+	switch onnx.TensorProto_DataType(dt) {
+	case onnx.TensorProto_FLOAT, onnx.TensorProto_DOUBLE:
+		var f float64
+		switch v.kind {
+		case 'f':
+			f = v.f
+		case 'i':
+			f = float64(v.i)
+			if int64(f) != v.i || f == math.Exp2(63) {
+				return skipf("%d has no exact float value", v.i)
+			}
+		case 'u':
+			f = float64(v.u)
+			if f >= math.Exp2(64) || uint64(f) != v.u {
+				return skipf("%d has no exact float value", v.u)
+			}
+		}
+		if dt == int32(onnx.TensorProto_FLOAT) {
+			f32 := float32(f)
+			if v.kind != 'f' && float64(f32) != f {
+				return skipf("%v has no exact float32 value", f)
+			}
+			binary.LittleEndian.PutUint32(out.raw[4*k:], math.Float32bits(f32))
+		} else {
+			binary.LittleEndian.PutUint64(out.raw[8*k:], math.Float64bits(f))
+		}
+		return nil
+	case onnx.TensorProto_BOOL:
+		nz := v.i != 0 || v.u != 0 || v.f != 0 || v.isNaN
+		if nz {
+			out.raw[k] = 1
+		}
+		return nil
+	}
+	lo, hi, ok := intRange(dt)
+	if !ok {
+		return skipf("cast to %s is not handled", onnx.DataTypeName(dt))
+	}
+	switch v.kind {
+	case 'f':
+		if v.isNaN || math.IsInf(v.f, 0) {
+			return skipf("cannot cast %v to %s exactly", v.f, onnx.DataTypeName(dt))
+		}
+		t := math.Trunc(v.f)
+		if t < float64(lo) || t > float64(hi) || t >= math.Exp2(63) && lo < 0 || t >= math.Exp2(64) {
+			return skipf("%v is out of range of %s", v.f, onnx.DataTypeName(dt))
+		}
+		if t < 0 {
+			putInt(out.raw, dt, k, uint64(int64(t)))
+		} else {
+			putInt(out.raw, dt, k, uint64(t))
+		}
+	case 'i':
+		if v.i < lo || (v.i > 0 && uint64(v.i) > hi) {
+			return skipf("%d is out of range of %s", v.i, onnx.DataTypeName(dt))
+		}
+		putInt(out.raw, dt, k, uint64(v.i))
+	case 'u':
+		if v.u > hi {
+			return skipf("%d is out of range of %s", v.u, onnx.DataTypeName(dt))
+		}
+		putInt(out.raw, dt, k, v.u)
+	}
+	return nil
+}
+
+func opReshape(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	var shape []int64
+	if e.opset < 5 {
+		shape = n.AttrInts("shape")
+	} else {
+		s, err := need(in, 1)
+		if err != nil {
+			return nil, err
+		}
+		if shape, err = s.ints(); err != nil {
+			return nil, err
+		}
+	}
+	allowZero := n.AttrInt("allowzero", 0) != 0
+	dims := make([]int64, len(shape))
+	infer := -1
+	known := int64(1)
+	for i, d := range shape {
+		switch {
+		case d == 0 && !allowZero:
+			if i >= len(x.dims) {
+				return nil, skipf("shape %v copies dimension %d of a rank-%d input", shape, i, len(x.dims))
+			}
+			dims[i] = x.dims[i]
+		case d == -1:
+			if infer >= 0 {
+				return nil, skipf("shape %v has two -1", shape)
+			}
+			infer = i
+			continue
+		case d < 0:
+			return nil, skipf("shape %v has a negative dimension", shape)
+		default:
+			dims[i] = d
+		}
+		known *= dims[i]
+	}
+	total := x.len()
+	if infer >= 0 {
+		if known == 0 || total%known != 0 {
+			return nil, skipf("cannot infer -1 in shape %v for %d elements", shape, total)
+		}
+		dims[infer] = total / known
+	}
+	if c, err := onnx.NumElements(dims); err != nil || c != total {
+		return nil, skipf("shape %v does not hold %d elements", shape, total)
+	}
+	return []*tensor{{dt: x.dt, dims: dims, raw: x.raw}}, nil
+}
+
+func opTranspose(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := len(x.dims)
+	perm := n.AttrInts("perm")
+	if perm == nil {
+		for i := r - 1; i >= 0; i-- {
+			perm = append(perm, int64(i))
+		}
+	}
+	if len(perm) != r {
+		return nil, skipf("perm %v for rank %d", perm, r)
+	}
+	seen := make([]bool, r)
+	dims := make([]int64, r)
+	st := strides(x.dims)
+	step := make([]int64, r)
+	for i, p := range perm {
+		if p < 0 || p >= int64(r) || seen[p] {
+			return nil, skipf("perm %v is not a permutation", perm)
+		}
+		seen[p] = true
+		dims[i] = x.dims[p]
+		step[i] = st[p]
+	}
+	out, err := e.alloc(x.dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	w := int64(width(x.dt))
+	k := int64(0)
+	walk(dims, []int64{0}, [][]int64{step}, func(offs []int64) {
+		copy(out.raw[k*w:(k+1)*w], x.raw[offs[0]*w:])
+		k++
+	})
+	return []*tensor{out}, nil
+}
+
+// axesOf returns the axes of Squeeze/Unsqueeze: the attribute before opset
+// 13, the optional second input from 13 on.
+func axesOf(e *evaluator, n *graph.Node, in []*tensor) ([]int64, bool, error) {
+	if e.opset < 13 {
+		a := n.Attr("axes")
+		return n.AttrInts("axes"), a != nil, nil
+	}
+	if len(in) < 2 || in[1] == nil {
+		return nil, false, nil
+	}
+	v, err := in[1].ints()
+	return v, true, err
+}
+
+func opSqueeze(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	axes, given, err := axesOf(e, n, in)
+	if err != nil {
+		return nil, err
+	}
+	drop := make([]bool, len(x.dims))
+	if !given {
+		for i, d := range x.dims {
+			drop[i] = d == 1
+		}
+	}
+	for _, a := range axes {
+		a, err := normAxis(a, len(x.dims))
+		if err != nil {
+			return nil, err
+		}
+		if x.dims[a] != 1 {
+			return nil, skipf("cannot squeeze axis %d of shape %v", a, x.dims)
+		}
+		drop[a] = true
+	}
+	dims := []int64{}
+	for i, d := range x.dims {
+		if !drop[i] {
+			dims = append(dims, d)
+		}
+	}
+	return []*tensor{{dt: x.dt, dims: dims, raw: x.raw}}, nil
+}
+
+func opUnsqueeze(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	axes, given, err := axesOf(e, n, in)
+	if err != nil {
+		return nil, err
+	}
+	if !given {
+		return nil, skipf("Unsqueeze has no axes")
+	}
+	r := len(x.dims) + len(axes)
+	ins := make([]bool, r)
+	for _, a := range axes {
+		a, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if ins[a] {
+			return nil, skipf("axis %d repeated", a)
+		}
+		ins[a] = true
+	}
+	dims := make([]int64, 0, r)
+	k := 0
+	for i := 0; i < r; i++ {
+		if ins[i] {
+			dims = append(dims, 1)
+		} else {
+			dims = append(dims, x.dims[k])
+			k++
+		}
+	}
+	return []*tensor{{dt: x.dt, dims: dims, raw: x.raw}}, nil
+}
+
+func opConcat(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	if len(in) == 0 {
+		return nil, skipf("no inputs")
+	}
+	first, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	r := len(first.dims)
+	axis, err := normAxis(n.AttrInt("axis", 0), r)
+	if err != nil {
+		return nil, err
+	}
+	dims := append([]int64{}, first.dims...)
+	dims[axis] = 0
+	for k, t := range in {
+		if t == nil || t.dt != first.dt || len(t.dims) != r {
+			return nil, skipf("input %d does not match input 0", k)
+		}
+		for d := range t.dims {
+			if d != int(axis) && t.dims[d] != first.dims[d] {
+				return nil, skipf("input %d has shape %v, input 0 %v", k, t.dims, first.dims)
+			}
+		}
+		dims[axis] += t.dims[axis]
+	}
+	out, err := e.alloc(first.dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	outer := int64(1)
+	for _, d := range dims[:axis] {
+		outer *= d
+	}
+	w := int64(width(first.dt))
+	pos := int64(0)
+	for o := int64(0); o < outer; o++ {
+		for _, t := range in {
+			chunk := t.len() / max(outer, 1) * w
+			if outer == 0 {
+				chunk = 0
+			}
+			copy(out.raw[pos:pos+chunk], t.raw[o*chunk:(o+1)*chunk])
+			pos += chunk
+		}
+	}
+	return []*tensor{out}, nil
+}
+
+func opGather(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := need(in, 1)
+	if err != nil {
+		return nil, err
+	}
+	if ix.dt != int32(onnx.TensorProto_INT64) && ix.dt != int32(onnx.TensorProto_INT32) {
+		return nil, skipf("indices are %s", onnx.DataTypeName(ix.dt))
+	}
+	if len(x.dims) == 0 {
+		return nil, skipf("Gather on a scalar")
+	}
+	axis, err := normAxis(n.AttrInt("axis", 0), len(x.dims))
+	if err != nil {
+		return nil, err
+	}
+	idx, err := ix.ints()
+	if err != nil {
+		return nil, err
+	}
+	dim := x.dims[axis]
+	for i, v := range idx {
+		if v < -dim || v >= dim {
+			return nil, skipf("index %d out of range [%d, %d)", v, -dim, dim)
+		}
+		if v < 0 {
+			idx[i] = v + dim
+		}
+	}
+	dims := append(append(append([]int64{}, x.dims[:axis]...), ix.dims...), x.dims[axis+1:]...)
+	out, err := e.alloc(x.dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	outer := int64(1)
+	for _, d := range x.dims[:axis] {
+		outer *= d
+	}
+	inner := int64(width(x.dt))
+	for _, d := range x.dims[axis+1:] {
+		inner *= d
+	}
+	pos := int64(0)
+	for o := int64(0); o < outer; o++ {
+		for _, v := range idx {
+			src := (o*dim + v) * inner
+			copy(out.raw[pos:pos+inner], x.raw[src:src+inner])
+			pos += inner
+		}
+	}
+	return []*tensor{out}, nil
+}
+
+// broadcast returns the multidirectional broadcast of two shapes.
+func broadcast(a, b []int64) ([]int64, error) {
+	r := max(len(a), len(b))
+	out := make([]int64, r)
+	for i := 0; i < r; i++ {
+		da, db := int64(1), int64(1)
+		if j := i - (r - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (r - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db, db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, skipf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// broadcastSteps returns an operand's steps over the output dims (0 along
+// broadcast dimensions).
+func broadcastSteps(dims, out []int64) []int64 {
+	st := strides(dims)
+	steps := make([]int64, len(out))
+	off := len(out) - len(dims)
+	for i := range dims {
+		if dims[i] != 1 {
+			steps[off+i] = st[i]
+		}
+	}
+	return steps
+}
+
+func opArith(op byte) opFunc {
+	return func(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+		a, err := need(in, 0)
+		if err != nil {
+			return nil, err
+		}
+		b, err := need(in, 1)
+		if err != nil {
+			return nil, err
+		}
+		if a.dt != b.dt {
+			return nil, skipf("inputs are %s and %s", onnx.DataTypeName(a.dt), onnx.DataTypeName(b.dt))
+		}
+		dims, err := broadcast(a.dims, b.dims)
+		if err != nil {
+			return nil, err
+		}
+		out, err := e.alloc(a.dt, dims)
+		if err != nil {
+			return nil, err
+		}
+		steps := [][]int64{broadcastSteps(a.dims, dims), broadcastSteps(b.dims, dims)}
+		k := int64(0)
+		switch onnx.TensorProto_DataType(a.dt) {
+		case onnx.TensorProto_FLOAT:
+			walk(dims, []int64{0, 0}, steps, func(o []int64) {
+				x := math.Float32frombits(binary.LittleEndian.Uint32(a.raw[4*o[0]:]))
+				y := math.Float32frombits(binary.LittleEndian.Uint32(b.raw[4*o[1]:]))
+				binary.LittleEndian.PutUint32(out.raw[4*k:], math.Float32bits(arithF32(op, x, y)))
+				k++
+			})
+		case onnx.TensorProto_DOUBLE:
+			walk(dims, []int64{0, 0}, steps, func(o []int64) {
+				x := math.Float64frombits(binary.LittleEndian.Uint64(a.raw[8*o[0]:]))
+				y := math.Float64frombits(binary.LittleEndian.Uint64(b.raw[8*o[1]:]))
+				binary.LittleEndian.PutUint64(out.raw[8*k:], math.Float64bits(arithF64(op, x, y)))
+				k++
+			})
+		case onnx.TensorProto_INT64, onnx.TensorProto_INT32:
+			var divZero bool
+			wide := a.dt == int32(onnx.TensorProto_INT64)
+			walk(dims, []int64{0, 0}, steps, func(o []int64) {
+				x, _ := a.intAt(o[0])
+				y, _ := b.intAt(o[1])
+				var z int64
+				if op == '/' && y == 0 {
+					divZero = true
+				} else {
+					z = arithInt(op, x, y)
+				}
+				if wide {
+					binary.LittleEndian.PutUint64(out.raw[8*k:], uint64(z))
+				} else {
+					binary.LittleEndian.PutUint32(out.raw[4*k:], uint32(int32(z)))
+				}
+				k++
+			})
+			if divZero {
+				return nil, skipf("integer division by zero")
+			}
+		default:
+			return nil, skipf("arithmetic on %s is not handled", onnx.DataTypeName(a.dt))
+		}
+		return []*tensor{out}, nil
+	}
+}
+
+func arithF32(op byte, x, y float32) float32 {
+	switch op {
+	case '+':
+		return x + y
+	case '-':
+		return x - y
+	case '*':
+		return x * y
+	}
+	return x / y
+}
+
+func arithF64(op byte, x, y float64) float64 {
+	switch op {
+	case '+':
+		return x + y
+	case '-':
+		return x - y
+	case '*':
+		return x * y
+	}
+	return x / y
+}
+
+// arithInt computes in int64; int32 results wrap when stored, as in ONNX
+// Runtime's two's complement kernels.
+func arithInt(op byte, x, y int64) int64 {
+	switch op {
+	case '+':
+		return x + y
+	case '-':
+		return x - y
+	case '*':
+		return x * y
+	}
+	return x / y // truncates toward zero, as C++ does
+}
+
+func opSlice(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	x, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	var starts, ends, axes, steps []int64
+	if e.opset < 10 {
+		starts, ends, axes = n.AttrInts("starts"), n.AttrInts("ends"), n.AttrInts("axes")
+	} else {
+		lists := make([][]int64, 4)
+		for k := 0; k < 4; k++ {
+			if k+1 < len(in) && in[k+1] != nil {
+				if lists[k], err = in[k+1].ints(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		starts, ends, axes, steps = lists[0], lists[1], lists[2], lists[3]
+		if starts == nil || ends == nil {
+			return nil, skipf("starts or ends missing")
+		}
+	}
+	r := len(x.dims)
+	if len(starts) != len(ends) || (axes != nil && len(axes) != len(starts)) || (steps != nil && len(steps) != len(starts)) {
+		return nil, skipf("starts, ends, axes and steps differ in length")
+	}
+	if axes == nil {
+		for i := range starts {
+			axes = append(axes, int64(i))
+		}
+	}
+	begin := make([]int64, r)
+	step := make([]int64, r)
+	dims := append([]int64{}, x.dims...)
+	for i := range step {
+		step[i] = 1
+	}
+	seen := make([]bool, r)
+	for i, a := range axes {
+		a, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if seen[a] {
+			return nil, skipf("axis %d repeated", a)
+		}
+		seen[a] = true
+		s := int64(1)
+		if steps != nil {
+			s = steps[i]
+		}
+		if s == 0 {
+			return nil, skipf("step 0")
+		}
+		d := x.dims[a]
+		st, en := starts[i], ends[i]
+		if st < 0 {
+			st += d
+		}
+		if en < 0 {
+			en += d
+		}
+		if s > 0 {
+			st = clamp(st, 0, d)
+			en = clamp(en, 0, d)
+		} else {
+			st = clamp(st, 0, d-1)
+			en = clamp(en, -1, d-1)
+		}
+		cnt := int64(0)
+		if s > 0 && en > st {
+			cnt = (en - st + s - 1) / s
+		} else if s < 0 && st > en {
+			cnt = (st - en + (-s) - 1) / (-s)
+		}
+		begin[a], step[a], dims[a] = st, s, cnt
+	}
+	out, err := e.alloc(x.dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	st := strides(x.dims)
+	base := int64(0)
+	ws := make([]int64, r)
+	for i := range st {
+		base += begin[i] * st[i]
+		ws[i] = step[i] * st[i]
+	}
+	w := int64(width(x.dt))
+	k := int64(0)
+	walk(dims, []int64{base}, [][]int64{ws}, func(o []int64) {
+		copy(out.raw[k*w:(k+1)*w], x.raw[o[0]*w:])
+		k++
+	})
+	return []*tensor{out}, nil
+}
+
+func clamp(v, lo, hi int64) int64 {
+	return min(max(v, lo), hi)
+}
+
+func opConstantOfShape(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	s, err := need(in, 0)
+	if err != nil {
+		return nil, err
+	}
+	dims, err := s.ints()
+	if err != nil {
+		return nil, err
+	}
+	dt := int32(onnx.TensorProto_FLOAT)
+	fill := []byte{0, 0, 0, 0}
+	if a := n.Attr("value"); a != nil && a.GetT() != nil {
+		v := graph.NewTensor(a.GetT())
+		raw, err := v.Raw()
+		if err != nil {
+			return nil, skipf("value: %v", err)
+		}
+		if n, _ := v.Elements(); n != 1 || width(v.DataType()) == 0 {
+			return nil, skipf("value must be one number")
+		}
+		dt, fill = v.DataType(), raw
+	}
+	out, err := e.alloc(dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(out.raw); i += len(fill) {
+		copy(out.raw[i:], fill)
+	}
+	return []*tensor{out}, nil
+}
+
+func opRange(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
+	var v [3]int64
+	for k := range v {
+		t, err := need(in, k)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, isInt := intRange(t.dt); !isInt || t.dt != in[0].dt {
+			return nil, skipf("Range is folded for integers only, got %s", onnx.DataTypeName(t.dt))
+		}
+		if v[k], err = t.scalarInt(); err != nil {
+			return nil, err
+		}
+	}
+	start, limit, delta := v[0], v[1], v[2]
+	if delta == 0 {
+		return nil, skipf("delta is 0")
+	}
+	cnt := int64(0)
+	if delta > 0 && limit > start {
+		cnt = (limit - start + delta - 1) / delta
+	} else if delta < 0 && start > limit {
+		cnt = (start - limit - delta - 1) / -delta
+	}
+	out, err := e.alloc(in[0].dt, []int64{cnt})
+	if err != nil {
+		return nil, err
+	}
+	for i := int64(0); i < cnt; i++ {
+		putInt(out.raw, out.dt, i, uint64(start+i*delta))
+	}
+	return []*tensor{out}, nil
+}
+
+// shapeOf folds Shape when the input's shape is fully known.
+func shapeOf(n *graph.Node) (*tensor, error) {
+	x := n.Input(0)
+	if x == nil {
+		return nil, skipf("input 0 is missing")
+	}
+	dims, ok := x.Shape()
+	if !ok {
+		return nil, skipf("shape of %q is unknown", x.Name)
+	}
+	for _, d := range dims {
+		if d < 0 {
+			return nil, skipf("shape of %q is not static", x.Name)
+		}
+	}
+	r := int64(len(dims))
+	start, end := n.AttrInt("start", 0), n.AttrInt("end", r)
+	if start < 0 {
+		start += r
+	}
+	if end < 0 {
+		end += r
+	}
+	start, end = clamp(start, 0, r), clamp(end, 0, r)
+	if end < start {
+		end = start
+	}
+	sel := append([]int64{}, dims[start:end]...)
+	return int64Tensor([]int64{int64(len(sel))}, sel), nil
+}
