@@ -1,0 +1,359 @@
+package diff
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+)
+
+// Quantized describes a float weight of the first model that the second
+// replaced by integers with scales, and how well they reconstruct it.
+type Quantized struct {
+	// Scheme names the form: "DequantizeLinear", "DynamicQuantizeMatMul"
+	// or "MatMulNBits".
+	Scheme string `json:"scheme"`
+	Node   string `json:"node"`   // the dequantizing or consuming node
+	DType  string `json:"dtype"`  // the integer type (int8, int4, uint4, ...)
+	Bits   int    `json:"bits"`   // bits per weight
+	Scale  string `json:"scale"`  // the scale tensor
+	Zero   string `json:"zero"`   // the zero-point tensor, if any
+	Blocks int64  `json:"blocks"` // block size, 0 for per-tensor or per-axis
+	// MaxAbsErr and RelErr compare the dequantized weight with the
+	// original: largest absolute difference, and ||deq-w|| / ||w||.
+	MaxAbsErr float64  `json:"max_abs_err"`
+	RelErr    *float64 `json:"rel_err"`
+}
+
+// dequantized is the float weight a quantized form stands for.
+type dequantized struct {
+	info  Quantized
+	value *graph.Value // the integer weight
+	dims  []int64      // shape of the reconstructed weight
+	data  []float32
+}
+
+// recognizeQuantized looks at vb, the counterpart in the second model of a
+// float weight, and reconstructs the weight when vb is a quantized form of
+// it. It returns nil when vb is not one it knows.
+func recognizeQuantized(vb *graph.Value) (*dequantized, error) {
+	if p, _ := vb.Producer(); p != nil && p.OpType() == "DequantizeLinear" {
+		if isConstant(p.Input(0)) && isConstant(p.Input(1)) {
+			return dequantizeLinear(p)
+		}
+		return nil, nil
+	}
+	if !isConstant(vb) {
+		return nil, nil
+	}
+	for _, u := range vb.Uses() {
+		if u.Index != 1 {
+			continue
+		}
+		switch u.Node.OpType() {
+		case "MatMulNBits":
+			return matMulNBits(u.Node)
+		case "DynamicQuantizeMatMul":
+			return dynamicQuantizeMatMul(u.Node)
+		}
+	}
+	return nil, nil
+}
+
+// ints reads an integer constant as int64 values (packed 4-bit and 2-bit
+// types unpacked, low bits first).
+func ints(v *graph.Value) ([]int64, error) {
+	t := v.Const()
+	if t == nil {
+		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	}
+	n, err := t.Elements()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, n)
+	switch onnx.TensorProto_DataType(t.DataType()) {
+	case onnx.TensorProto_INT8:
+		for i := range out {
+			out[i] = int64(int8(raw[i]))
+		}
+	case onnx.TensorProto_UINT8:
+		for i := range out {
+			out[i] = int64(raw[i])
+		}
+	case onnx.TensorProto_INT16:
+		for i := range out {
+			out[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
+		}
+	case onnx.TensorProto_UINT16:
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	case onnx.TensorProto_INT32:
+		for i := range out {
+			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
+	case onnx.TensorProto_UINT4, onnx.TensorProto_INT4:
+		signed := t.DataType() == int32(onnx.TensorProto_INT4)
+		for i := range out {
+			q := int64(raw[i/2]>>(4*(i%2))) & 0xF
+			if signed && q >= 8 {
+				q -= 16
+			}
+			out[i] = q
+		}
+	case onnx.TensorProto_UINT2, onnx.TensorProto_INT2:
+		signed := t.DataType() == int32(onnx.TensorProto_INT2)
+		for i := range out {
+			q := int64(raw[i/4]>>(2*(i%4))) & 0x3
+			if signed && q >= 2 {
+				q -= 4
+			}
+			out[i] = q
+		}
+	default:
+		return nil, fmt.Errorf("%q is %s, not an integer type", v.Name, onnx.DataTypeName(t.DataType()))
+	}
+	return out, nil
+}
+
+// scales reads a float32 scale constant.
+func scales(v *graph.Value, node *graph.Node) ([]float32, error) {
+	s, ok, err := floats(v)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: scale %q is %s; only float32 scales are reconstructed", node, v.Name, onnx.DataTypeName(dtypeOf(v)))
+	}
+	return s, nil
+}
+
+// dequantizeLinear reconstructs y = (x - zero) * scale, per tensor, per
+// axis or per block.
+func dequantizeLinear(p *graph.Node) (*dequantized, error) {
+	xv, sv, zv := p.Input(0), p.Input(1), p.Input(2)
+	q, err := ints(xv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	s, err := scales(sv, p)
+	if err != nil {
+		return nil, err
+	}
+	var zero []int64
+	if zv != nil {
+		if zero, err = ints(zv); err != nil {
+			return nil, fmt.Errorf("%s: zero point: %w", p, err)
+		}
+	}
+	dims := shapeOf(xv)
+	axis := int(p.AttrInt("axis", 1))
+	if axis < 0 {
+		axis += len(dims)
+	}
+	block := p.AttrInt("block_size", 0)
+	d := &dequantized{value: xv, dims: dims, data: make([]float32, len(q))}
+	d.info = Quantized{Scheme: "DequantizeLinear", Node: nodeLabel(p), DType: onnx.DataTypeName(dtypeOf(xv)),
+		Bits: onnx.ElemBits(dtypeOf(xv)), Scale: sv.Name, Blocks: block}
+	if zv != nil {
+		d.info.Zero = zv.Name
+	}
+	// index maps element i of x to its scale.
+	var index func(i int) int
+	switch {
+	case len(s) == 1:
+		index = func(int) int { return 0 }
+	case axis < 0 || axis >= len(dims):
+		return nil, fmt.Errorf("%s: axis %d out of range for shape %v", p, axis, dims)
+	default:
+		inner := 1
+		for _, x := range dims[axis+1:] {
+			inner *= int(x)
+		}
+		n := int(dims[axis])
+		if block <= 0 {
+			if len(s) != n {
+				return nil, fmt.Errorf("%s: %d scales for axis %d of shape %v", p, len(s), axis, dims)
+			}
+			index = func(i int) int { return (i / inner) % n }
+		} else {
+			nb := (n + int(block) - 1) / int(block)
+			if len(s) != len(q)/n*nb {
+				return nil, fmt.Errorf("%s: %d scales for shape %v with block size %d on axis %d", p, len(s), dims, block, axis)
+			}
+			index = func(i int) int {
+				outer, c, in := i/(inner*n), (i/inner)%n, i%inner
+				return (outer*nb+c/int(block))*inner + in
+			}
+		}
+	}
+	if zero != nil && len(zero) != len(s) {
+		return nil, fmt.Errorf("%s: %d zero points for %d scales", p, len(zero), len(s))
+	}
+	for i, x := range q {
+		k := index(i)
+		z := int64(0)
+		if zero != nil {
+			z = zero[k]
+		}
+		d.data[i] = float32(x-z) * s[k]
+	}
+	return d, nil
+}
+
+// dynamicQuantizeMatMul reconstructs com.microsoft DynamicQuantizeMatMul's
+// B [K, N] from its scale and zero point (one, or one per column).
+func dynamicQuantizeMatMul(p *graph.Node) (*dequantized, error) {
+	bv, sv, zv := p.Input(1), p.Input(2), p.Input(3)
+	if !isConstant(sv) {
+		return nil, nil
+	}
+	q, err := ints(bv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	s, err := scales(sv, p)
+	if err != nil {
+		return nil, err
+	}
+	var zero []int64
+	if isConstant(zv) {
+		if zero, err = ints(zv); err != nil {
+			return nil, fmt.Errorf("%s: zero point: %w", p, err)
+		}
+	}
+	dims := shapeOf(bv)
+	if len(dims) != 2 {
+		return nil, fmt.Errorf("%s: B has shape %v, want [K, N]", p, dims)
+	}
+	n := int(dims[1])
+	if len(s) != 1 && len(s) != n {
+		return nil, fmt.Errorf("%s: %d scales for %d columns", p, len(s), n)
+	}
+	if zero != nil && len(zero) != len(s) {
+		return nil, fmt.Errorf("%s: %d zero points for %d scales", p, len(zero), len(s))
+	}
+	d := &dequantized{value: bv, dims: dims, data: make([]float32, len(q))}
+	d.info = Quantized{Scheme: "DynamicQuantizeMatMul", Node: nodeLabel(p), DType: onnx.DataTypeName(dtypeOf(bv)),
+		Bits: onnx.ElemBits(dtypeOf(bv)), Scale: sv.Name}
+	if zero != nil {
+		d.info.Zero = zv.Name
+	}
+	for i, x := range q {
+		k := 0
+		if len(s) > 1 {
+			k = i % n
+		}
+		z := int64(0)
+		if zero != nil {
+			z = zero[k]
+		}
+		d.data[i] = float32(x-z) * s[k]
+	}
+	return d, nil
+}
+
+// matMulNBits reconstructs com.microsoft MatMulNBits' weight as [K, N]:
+// B is uint8 [N, K/block, block*bits/8], low bits first; scales are
+// [N*K/block]; zero points are packed uint8 (default 2^(bits-1)).
+func matMulNBits(p *graph.Node) (*dequantized, error) {
+	bv, sv, zv := p.Input(1), p.Input(2), p.Input(3)
+	if !isConstant(sv) {
+		return nil, nil
+	}
+	K, N := p.AttrInt("K", 0), p.AttrInt("N", 0)
+	bits, block := p.AttrInt("bits", 4), p.AttrInt("block_size", 0)
+	if K <= 0 || N <= 0 || block <= 0 || (bits != 2 && bits != 4 && bits != 8) {
+		return nil, fmt.Errorf("%s: unsupported attributes K=%d N=%d bits=%d block_size=%d", p, K, N, bits, block)
+	}
+	raw, err := rawOf(bv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	nb := (K + block - 1) / block
+	blob := block * bits / 8
+	if int64(len(raw)) != N*nb*blob {
+		return nil, fmt.Errorf("%s: B has %d bytes, want N*ceil(K/block)*block*bits/8 = %d", p, len(raw), N*nb*blob)
+	}
+	s, err := scales(sv, p)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(s)) != N*nb {
+		return nil, fmt.Errorf("%s: %d scales, want N*ceil(K/block) = %d", p, len(s), N*nb)
+	}
+	mask := int64(1)<<bits - 1
+	zeroAt := func(n, b int64) (float32, error) { return float32(int64(1) << (bits - 1)), nil }
+	var zname string
+	if isConstant(zv) {
+		zname = zv.Name
+		if dtypeOf(zv) == int32(onnx.TensorProto_UINT8) {
+			zr, err := rawOf(zv)
+			if err != nil {
+				return nil, fmt.Errorf("%s: zero points: %w", p, err)
+			}
+			row := (nb*bits + 7) / 8
+			if int64(len(zr)) != N*row {
+				return nil, fmt.Errorf("%s: %d zero-point bytes, want %d", p, len(zr), N*row)
+			}
+			zeroAt = func(n, b int64) (float32, error) {
+				bit := b * bits
+				return float32(int64(zr[n*row+bit/8]>>(bit%8)) & mask), nil
+			}
+		} else {
+			zf, ok, err := floats(zv)
+			if err != nil || !ok || int64(len(zf)) != N*nb {
+				return nil, fmt.Errorf("%s: zero points %q are not packed uint8 nor %d float32 values", p, zv.Name, N*nb)
+			}
+			zeroAt = func(n, b int64) (float32, error) { return zf[n*nb+b], nil }
+		}
+	}
+	d := &dequantized{value: bv, dims: []int64{K, N}, data: make([]float32, K*N)}
+	d.info = Quantized{Scheme: "MatMulNBits", Node: nodeLabel(p), DType: fmt.Sprintf("uint%d", bits), Bits: int(bits),
+		Scale: sv.Name, Zero: zname, Blocks: block}
+	for n := int64(0); n < N; n++ {
+		for k := int64(0); k < K; k++ {
+			b, j := k/block, k%block
+			bit := j * bits
+			q := int64(raw[(n*nb+b)*blob+bit/8]>>(bit%8)) & mask
+			z, _ := zeroAt(n, b)
+			d.data[k*N+n] = (float32(q) - z) * s[n*nb+b]
+		}
+	}
+	return d, nil
+}
+
+func rawOf(v *graph.Value) ([]byte, error) {
+	t := v.Const()
+	if t == nil {
+		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	}
+	return t.Raw()
+}
+
+// transposed returns the [c, r] transpose of an [r, c] matrix.
+func transposed(x []float32, r, c int64) []float32 {
+	out := make([]float32, len(x))
+	for i := int64(0); i < r; i++ {
+		for j := int64(0); j < c; j++ {
+			out[j*r+i] = x[i*c+j]
+		}
+	}
+	return out
+}
+
+func nodeLabel(n *graph.Node) string {
+	if n.Name() != "" {
+		return n.Name()
+	}
+	if v := n.Output(0); v != nil {
+		return opKey(n) + " → " + v.Name
+	}
+	return opKey(n)
+}
