@@ -167,14 +167,14 @@ func (j *job) run(n, m int) {
 		}
 	}
 	s := newSparsifier(n, m, dims, j.layout.axis)
-	if j.changed = s.run(v, false); j.changed == 0 {
-		return
+	if s.run(v, false) == 0 {
+		return // already N:M sparse: keep the tensor's bytes as they are
 	}
 	if v, err = j.w.Tensor.MutableFloat32s(); err != nil {
 		j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
 		return
 	}
-	s.run(v, true)
+	j.changed = s.run(v, true)
 }
 
 func contains(list []string, s string) bool {

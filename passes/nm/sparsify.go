@@ -28,25 +28,29 @@ func newSparsifier(n, m int, dims []int64, axis int) sparsifier {
 	return s
 }
 
-// run visits every group of v. With apply false it only counts the nonzero
-// elements it would zero; with apply true it zeroes them too.
+// run visits every group of v. With apply false it stops at the first
+// nonzero element it would zero and returns 1 (0 when there is none); with
+// apply true it zeroes them and returns how many were nonzero.
 func (s sparsifier) run(v []float32, apply bool) (zeroed int64) {
-	idx := make([]int, s.m) // positions of one group, smallest first
+	group := make([]entry, s.m)
 	for o := 0; o < s.outer; o++ {
 		for g := 0; g < s.size; g += s.m {
 			for i := 0; i < s.inner; i++ {
 				base := (o*s.size+g)*s.inner + i
-				for j := range idx {
-					idx[j] = base + j*s.inner
+				for j := range group {
+					p := base + j*s.inner
+					group[j] = entry{key(v[p]), p}
 				}
-				s.order(v, idx)
-				for _, p := range idx[:s.m-s.n] {
-					if v[p] != 0 {
-						zeroed++
-						if apply {
-							v[p] = 0
-						}
+				order(group)
+				for _, e := range group[:s.m-s.n] {
+					if e.key == 0 {
+						continue
 					}
+					if !apply {
+						return 1
+					}
+					zeroed++
+					v[e.pos] = 0
 				}
 			}
 		}
@@ -54,16 +58,20 @@ func (s sparsifier) run(v []float32, apply bool) (zeroed int64) {
 	return zeroed
 }
 
-// order sorts the positions of one group by magnitude, smallest first;
-// among equal magnitudes the higher position comes first, so that the
-// lower one is kept.
-func (s sparsifier) order(v []float32, idx []int) {
-	less := func(a, b int) bool {
-		ka, kb := key(v[a]), key(v[b])
-		return ka < kb || ka == kb && a > b
-	}
-	if len(idx) > 32 {
-		slices.SortFunc(idx, func(a, b int) int {
+// entry is one element of a group: its magnitude key and position.
+type entry struct {
+	key uint32
+	pos int
+}
+
+// less orders entries by magnitude, smallest first; among equal
+// magnitudes the higher position comes first, so that the lower is kept.
+func less(a, b entry) bool { return a.key < b.key || a.key == b.key && a.pos > b.pos }
+
+// order sorts a group's entries with less.
+func order(group []entry) {
+	if len(group) > 32 {
+		slices.SortFunc(group, func(a, b entry) int {
 			switch {
 			case less(a, b):
 				return -1
@@ -74,9 +82,9 @@ func (s sparsifier) order(v []float32, idx []int) {
 		})
 		return
 	}
-	for i := 1; i < len(idx); i++ {
-		for j := i; j > 0 && less(idx[j], idx[j-1]); j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
+	for i := 1; i < len(group); i++ {
+		for j := i; j > 0 && less(group[j], group[j-1]); j-- {
+			group[j], group[j-1] = group[j-1], group[j]
 		}
 	}
 }

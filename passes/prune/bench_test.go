@@ -11,7 +11,12 @@ import (
 // BenchmarkPruneGlobal runs prune(sparsity=0.5,scope=global) over a
 // ~100 MB MLP; the bytes are the model's weights. Each iteration starts
 // from the original values (restored outside the timer).
-func BenchmarkPruneGlobal(b *testing.B) {
+func BenchmarkPruneGlobal(b *testing.B) { benchPrune(b, "prune(sparsity=0.5,scope=global)") }
+
+// BenchmarkPruneTensor is BenchmarkPruneGlobal with per-tensor sparsity.
+func BenchmarkPruneTensor(b *testing.B) { benchPrune(b, "prune(sparsity=0.5)") }
+
+func benchPrune(b *testing.B, pipeline string) {
 	opts := modelgen.MLPForBytes(100<<20, modelgen.MLPOptions{Seed: 1})
 	m, err := graph.FromProto(modelgen.MLP(opts), nil)
 	if err != nil {
@@ -27,7 +32,7 @@ func BenchmarkPruneGlobal(b *testing.B) {
 		tensors = append(tensors, v.Tensor)
 		saved = append(saved, append([]float32(nil), data...))
 	}
-	p, err := passes.Parse("prune(sparsity=0.5,scope=global)")
+	p, err := passes.Parse(pipeline)
 	if err != nil {
 		b.Fatal(err)
 	}
