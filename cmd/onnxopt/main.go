@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/onnxopt/onnxopt/onnx"
@@ -99,7 +100,7 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(os.Stderr, "onnxopt: %v\n", err)
+	fmt.Fprintf(os.Stderr, "onnxopt: %s\n", oneLine(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -108,4 +109,14 @@ func run(args []string) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// oneLine joins a multi-line message (ONNX Runtime's errors span lines)
+// into one line, so that every failure is reported as a single line;
+// ONNXOPT_DEBUG keeps it as it is (stack traces).
+func oneLine(msg string) string {
+	if os.Getenv("ONNXOPT_DEBUG") != "" || !strings.Contains(msg, "\n") {
+		return msg
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }

@@ -17,7 +17,7 @@ func init() { register(newRunCmd) }
 func newRunCmd() *cobra.Command {
 	var (
 		out, pipeline, file, report string
-		extThreshold                string
+		extThreshold, maxMemory     string
 		inPlace, quiet              bool
 		threads                     int
 	)
@@ -60,6 +60,12 @@ or a YAML file (-f) with the same passes and options as data:
 			if err != nil {
 				return usageErrorf("--external-threshold: %v", err)
 			}
+			memLimit := defaultMaxMemory()
+			if cmd.Flags().Changed("max-memory") {
+				if memLimit, err = parseSize(maxMemory); err != nil {
+					return usageErrorf("--max-memory: %v", err)
+				}
+			}
 			var p passes.Pipeline
 			switch {
 			case pipeline != "":
@@ -71,7 +77,7 @@ or a YAML file (-f) with the same passes and options as data:
 					return usageErrorf("%v", err)
 				}
 			}
-			m, err := loadModel(in)
+			m, err := loadModelWithin(in, memLimit)
 			if err != nil {
 				return err
 			}
@@ -106,6 +112,7 @@ or a YAML file (-f) with the same passes and options as data:
 	f.StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
 	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
 	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
+	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
 	f.BoolVar(&inPlace, "in-place", false, "allow -o to name the input model")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.IntVar(&threads, "threads", 0, "threads for parallel work (0: all cores)")

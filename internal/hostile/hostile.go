@@ -209,7 +209,7 @@ var generators = []generator{
 	{"attributes-huge-list", "two attributes named", func(p string) error {
 		return writeModel(p, func(m *onnx.ModelProto) {
 			n := m.Graph.Node[1]
-			for i := 0; i < 200000; i++ {
+			for i := 0; i < 30000; i++ {
 				n.Attribute = append(n.Attribute, modelgen.AttrInt("alpha", int64(i)))
 			}
 		})
