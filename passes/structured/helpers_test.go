@@ -132,3 +132,9 @@ func groupByName(t *testing.T, an *Analysis, name string) *Group {
 	t.Fatalf("no group %s (groups: %v)", name, names)
 	return nil
 }
+
+func passesParse(s string) (passes.Pipeline, error) { return passes.Parse(s) }
+
+func runPasses(p passes.Pipeline, m *graph.Model) (*passes.Report, error) {
+	return passes.Run(p, m, passes.RunOptions{})
+}
