@@ -89,7 +89,10 @@ func nodeChanges(na, nb *graph.Node, m *Matching) []string {
 		vb := nb.Input(i)
 		switch {
 		case va == nil && vb == nil:
-		case va == nil || vb == nil || m.ValueAB[va] != vb:
+		case va != nil && vb != nil && (m.ValueAB[va] == vb || va.Name == vb.Name):
+			// The counterpart, or a value the pass gave the same name (the
+			// output of a fused node keeps the name of what it replaces).
+		default:
 			if i < len(nb.Inputs()) || va != nil {
 				ch = append(ch, fmt.Sprintf("input %d: %s → %s", i, orNone(va), orNone(vb)))
 			}

@@ -27,23 +27,20 @@ type chart struct {
 }
 
 const (
-	chartW, chartH                         = 1160, 320
-	padLeft, padRight, padTop, padBottom   = 70, 20, 36, 90
-	colorBefore, colorAfter, colorErr      = "#4c78a8", "#f58518", "#e45756"
-	plotW, plotH                           = chartW - padLeft - padRight, chartH - padTop - padBottom
-	maxLabelled                            = 60
-	fontStyle                              = `font-family="sans-serif"`
-	axisColor                              = "#888"
-	gridColor                              = "#e4e4e4"
-	labelTextStyle                         = `font-size="10" fill="#333"`
-	titleTextStyle                         = `font-size="14" font-weight="bold" fill="#222"`
-	legendTextStyle                        = `font-size="12" fill="#333"`
-	emptyChartMessage                      = "nothing to plot"
-	noPositiveValuesMessage                = "no positive values to plot on a log scale"
-	barGapFraction                         = 0.2
-	dotRadius                              = 2.5
-	svgHeader                              = `<svg xmlns="http://www.w3.org/2000/svg" class="plot" id="%s" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s" %s>`
-	defaultYFormatPrecisionForSmallNumbers = 3
+	chartW, chartH                       = 1160, 320
+	padLeft, padRight, padTop, padBottom = 70, 20, 36, 90
+	colorBefore, colorAfter, colorErr    = "#4c78a8", "#f58518", "#e45756"
+	plotW, plotH                         = chartW - padLeft - padRight, chartH - padTop - padBottom
+	maxLabelled                          = 60
+	fontStyle                            = `font-family="sans-serif"`
+	axisColor                            = "#888"
+	gridColor                            = "#e4e4e4"
+	labelTextStyle                       = `font-size="10" fill="#333"`
+	titleTextStyle                       = `font-size="14" font-weight="bold" fill="#222"`
+	legendTextStyle                      = `font-size="12" fill="#333"`
+	barGapFraction                       = 0.2
+	dotRadius                            = 2.5
+	svgHeader                            = `<svg xmlns="http://www.w3.org/2000/svg" class="plot" id="%s" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s" %s>`
 )
 
 func (c *chart) svg() string {
@@ -78,17 +75,16 @@ func (c *chart) svg() string {
 			}
 		}
 		if lo > hi {
-			c.message(&b, noPositiveValuesMessage)
+			c.message(&b, "no positive values to plot on a log scale")
 			return b.String()
 		}
-		lo, hi = math.Floor(lo), math.Ceil(hi)
-		if hi == lo {
-			hi = lo + 1
-		}
+		// Whole decades, with room below the smallest value so that it
+		// still shows as a bar.
+		lo, hi = math.Floor(lo-0.5), math.Ceil(hi)
 	}
 	if n == 0 || hi <= lo {
 		if n == 0 {
-			c.message(&b, emptyChartMessage)
+			c.message(&b, "nothing to plot")
 			return b.String()
 		}
 		hi = lo + 1
@@ -100,9 +96,13 @@ func (c *chart) svg() string {
 		return float64(padTop+plotH) - (v-lo)/(hi-lo)*plotH
 	}
 	// Grid and y ticks.
-	for k := 0; k <= 4; k++ {
-		v := lo + (hi-lo)*float64(k)/4
-		yy := float64(padTop+plotH) - float64(k)/4*plotH
+	ticks := 4
+	if c.logY && hi-lo <= 8 {
+		ticks = int(hi - lo) // one per decade
+	}
+	for k := 0; k <= ticks; k++ {
+		v := lo + (hi-lo)*float64(k)/float64(ticks)
+		yy := float64(padTop+plotH) - float64(k)/float64(ticks)*plotH
 		label := c.format(v)
 		if c.logY {
 			label = c.format(math.Pow(10, v))
@@ -165,7 +165,7 @@ func (c *chart) format(v float64) string {
 	if c.yFormat != nil {
 		return c.yFormat(v)
 	}
-	return fmt.Sprintf("%.*g", defaultYFormatPrecisionForSmallNumbers, v)
+	return fmt.Sprintf("%.3g", v)
 }
 
 func shorten(s string, n int) string {

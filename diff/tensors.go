@@ -90,7 +90,7 @@ func (r *Result) diffTensors(sa, sb *inspect.Summary) error {
 // compare fills in the differences of a pair of constants.
 func (td *TensorDiff) compare() error {
 	a, b := td.Before, td.After
-	if a.Name != b.Name {
+	if a.Name != b.Name && onnx.IsFloat(dtypeOf(td.a)) == onnx.IsFloat(dtypeOf(td.b)) {
 		td.Changes = append(td.Changes, fmt.Sprintf("renamed %q → %q", a.Name, b.Name))
 	}
 	if a.Kind != b.Kind {
