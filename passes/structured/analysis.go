@@ -562,6 +562,10 @@ func (a *analyzer) flatten(d int, n *graph.Node, out bool) {
 	if f < 0 {
 		f += len(x)
 	}
+	if f < 0 || f > len(x) || k.axis >= len(x) && !out {
+		a.block(d, "%s: axis %d out of range for rank %d", n, f, len(x))
+		return
+	}
 	if out {
 		if k.axis == 0 && f == 1 {
 			a.tie(d, n.Input(0), 0)

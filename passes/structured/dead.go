@@ -128,6 +128,9 @@ func findDead(an *Analysis, g *Group, f *folder) (chans []int64, kinds []deadKin
 			sums[m.Value][m.Axis] = per
 		}
 		for j := int64(0); j < m.Block; j++ {
+			if i := m.Offset + c*m.Block + j; i >= int64(len(per)) {
+				return false, fmt.Errorf("%s: index %d beyond axis %d", m.Value.Name, i, m.Axis)
+			}
 			if per[m.Offset+c*m.Block+j] != 0 {
 				return false, nil
 			}
