@@ -3,10 +3,12 @@ package quantize
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/verify"
 )
 
 // Pass is the quantize pass.
@@ -24,6 +26,7 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "node or weight name patterns to leave alone ('*' and '?' wildcards)"},
 		{Name: "calib", Kind: passes.String, Default: "random", Doc: "static mode: 'random', or a folder with one sub-folder of input_N.pb files per sample"},
 		{Name: "samples", Kind: passes.Int, Default: "8", Doc: "static mode: random calibration samples (or the most read from calib folder)"},
+		{Name: "shapes", Kind: passes.List, Doc: "static mode, calib=random: sizes of dynamic dimensions, by input or dimension name, e.g. x:1x3x48x192|batch:8 (others are 1)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
 	},
@@ -46,6 +49,7 @@ type config struct {
 	samples    int
 	method     string
 	percentile float64
+	shapes     verify.Shapes
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -87,6 +91,20 @@ func parseConfig(a passes.Args) (*config, error) {
 			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
 		}
 		c.ops[op] = true
+	}
+	c.shapes = verify.Shapes{}
+	for _, sh := range a.List("shapes") {
+		name, dims, ok := strings.Cut(sh, ":")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("shapes: %q is not name:AxBxC", sh)
+		}
+		for _, d := range strings.Split(dims, "x") {
+			v, err := strconv.ParseInt(d, 10, 64)
+			if err != nil || v < 1 {
+				return nil, fmt.Errorf("shapes: %q: dimension %q is not a positive integer", sh, d)
+			}
+			c.shapes[name] = append(c.shapes[name], v)
+		}
 	}
 	if c.samples < 1 {
 		return nil, fmt.Errorf("samples=%d: need at least one calibration sample", c.samples)

@@ -211,3 +211,7 @@ func attrInt(name string, v int64) *onnx.AttributeProto {
 	t := onnx.AttributeProto_INT
 	return &onnx.AttributeProto{Name: &name, Type: &t, I: &v}
 }
+
+func passesTensor(name, detail string) passes.TensorReport {
+	return passes.TensorReport{Name: name, Detail: detail}
+}

@@ -1,0 +1,273 @@
+package quantize
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/verify"
+)
+
+// histBins is the resolution of the histograms percentile and entropy
+// calibration use.
+const histBins = 2048
+
+// calibrate runs the model on the calibration samples with vals exposed as
+// extra outputs and returns an activation range per value. Samples are
+// read and run one at a time, so memory stays bounded; percentile and
+// entropy take a second pass to fill histograms over the first pass's
+// ranges.
+func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error) {
+	p := q.m.ToProto()
+	have := map[string]bool{}
+	for _, o := range p.GetGraph().GetOutput() {
+		have[o.GetName()] = true
+	}
+	for _, v := range vals {
+		if !have[v.Name] {
+			name, et := v.Name, int32(onnx.TensorProto_FLOAT)
+			p.Graph.Output = append(p.Graph.Output, &onnx.ValueInfoProto{Name: &name, Type: &onnx.TypeProto{
+				Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{ElemType: &et}}}})
+			have[v.Name] = true
+		}
+	}
+	b, err := onnx.Encode(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := verify.OpenBytes(b, verify.Options{Threads: q.ctx.Threads})
+	if err != nil {
+		return nil, nil, fmt.Errorf("calibration: %w", err)
+	}
+	defer s.Close()
+	index := map[string]int{}
+	for i, o := range s.Outputs() {
+		index[o.Name] = i
+	}
+	specs := verify.InputSpecs(p)
+	samples, err := q.sampleSource(specs)
+	if err != nil {
+		return nil, nil, err
+	}
+	each := func(fn func(k int, x []float32)) error {
+		for i := 0; i < samples.n; i++ {
+			in, err := samples.get(i)
+			if err != nil {
+				return err
+			}
+			out, err := s.Run(in)
+			if err != nil {
+				return fmt.Errorf("calibration sample %d: %w", i, err)
+			}
+			for k, v := range vals {
+				t, ok := out[index[v.Name]].(*verify.Tensor)
+				if !ok || t.DType != verify.Float32 {
+					return fmt.Errorf("calibration: %s is not a float32 tensor", v.Name)
+				}
+				fn(k, onnx.BytesAsFloat32s(t.Raw))
+			}
+			q.ctx.Tick(int64(i+1), int64(samples.n))
+		}
+		return nil
+	}
+	lo, hi = make([]float32, len(vals)), make([]float32, len(vals))
+	for k := range lo {
+		lo[k], hi[k] = float32(math.Inf(1)), float32(math.Inf(-1))
+	}
+	err = each(func(k int, x []float32) {
+		for _, f := range x {
+			if !isBad(f) {
+				lo[k], hi[k] = min(lo[k], f), max(hi[k], f)
+			}
+		}
+	})
+	if err != nil || q.cfg.method == "minmax" {
+		return lo, hi, err
+	}
+	hists := make([][]float64, len(vals))
+	for k := range hists {
+		hists[k] = make([]float64, histBins)
+	}
+	// percentile: values over [lo, hi]; entropy: magnitudes over [0, amax].
+	edges := func(k int) (float64, float64) {
+		if q.cfg.method == "entropy" {
+			return 0, math.Max(-float64(lo[k]), float64(hi[k]))
+		}
+		return float64(lo[k]), float64(hi[k])
+	}
+	err = each(func(k int, x []float32) {
+		a, z := edges(k)
+		if z <= a {
+			return
+		}
+		w := (z - a) / histBins
+		for _, f := range x {
+			v := float64(f)
+			if q.cfg.method == "entropy" {
+				v = math.Abs(v)
+			}
+			i := int((v - a) / w)
+			hists[k][max(0, min(histBins-1, i))]++
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	for k := range vals {
+		a, z := edges(k)
+		if z <= a {
+			continue
+		}
+		w := (z - a) / histBins
+		if q.cfg.method == "percentile" {
+			l, h := percentileRange(hists[k], q.cfg.percentile)
+			lo[k], hi[k] = float32(a+float64(l)*w), float32(a+float64(h+1)*w)
+		} else {
+			t := float32(float64(entropyThreshold(hists[k])+1) * w)
+			lo[k], hi[k] = max(lo[k], -t), min(hi[k], t)
+		}
+	}
+	return lo, hi, nil
+}
+
+// percentileRange returns the first and last histogram bins that keep p
+// percent of the values, dropping (100-p)/2 percent from each tail.
+func percentileRange(h []float64, p float64) (int, int) {
+	var total float64
+	for _, c := range h {
+		total += c
+	}
+	tail := total * (100 - p) / 200
+	l, acc := 0, 0.0
+	for l < len(h)-1 && acc+h[l] <= tail {
+		acc += h[l]
+		l++
+	}
+	r, acc := len(h)-1, 0.0
+	for r > l && acc+h[r] <= tail {
+		acc += h[r]
+		r--
+	}
+	return l, r
+}
+
+// entropyThreshold picks the histogram bin (of magnitudes) at which to
+// clip so that the 128-level quantized distribution is closest to the
+// original in KL divergence, as TensorRT's entropy calibration does.
+func entropyThreshold(h []float64) int {
+	const levels = 128
+	best, bestKL := len(h)-1, math.Inf(1)
+	p := make([]float64, len(h))
+	qd := make([]float64, len(h))
+	var outliers float64
+	for _, c := range h {
+		outliers += c
+	}
+	for i := 0; i < levels; i++ {
+		outliers -= h[i]
+	}
+	for i := levels; i <= len(h); i++ {
+		if i > levels {
+			outliers -= h[i-1]
+		}
+		if i%16 != 0 && i != len(h) {
+			continue // candidates every 16 bins are fine enough
+		}
+		copy(p, h[:i])
+		p[i-1] += outliers
+		// Merge h[:i] into levels chunks, spread each back over its
+		// non-empty bins.
+		for j := 0; j < levels; j++ {
+			s, e := j*i/levels, (j+1)*i/levels
+			var sum, nz float64
+			for b := s; b < e; b++ {
+				sum += h[b]
+				if h[b] > 0 {
+					nz++
+				}
+			}
+			for b := s; b < e; b++ {
+				qd[b] = 0
+				if h[b] > 0 {
+					qd[b] = sum / nz
+				}
+			}
+		}
+		kl := klDivergence(p[:i], qd[:i])
+		if kl < bestKL {
+			best, bestKL = i-1, kl
+		}
+	}
+	return best
+}
+
+func klDivergence(p, q []float64) float64 {
+	var sp, sq float64
+	for i := range p {
+		sp += p[i]
+		sq += q[i]
+	}
+	if sp == 0 || sq == 0 {
+		return math.Inf(1)
+	}
+	var kl float64
+	for i := range p {
+		if p[i] == 0 {
+			continue
+		}
+		pi, qi := p[i]/sp, q[i]/sq
+		if qi == 0 {
+			qi = 1e-12 // the clipped tail bin may have no quantized mass
+		}
+		kl += pi * math.Log(pi/qi)
+	}
+	return kl
+}
+
+// samples yields calibration inputs one at a time.
+type samples struct {
+	n   int
+	get func(i int) ([]verify.Value, error)
+}
+
+// sampleSource returns random samples (calib=random) or the sub-folders of
+// the calibration folder, each holding input_N.pb files for one sample.
+func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
+	if q.cfg.calib == "random" {
+		return &samples{n: q.cfg.samples, get: func(i int) ([]verify.Value, error) {
+			v, err := verify.GenerateInputs(specs, q.cfg.shapes, 1, i)
+			if err != nil {
+				return nil, fmt.Errorf("calibration inputs: %w (use calib=DIR)", err)
+			}
+			return v, nil
+		}}, nil
+	}
+	ents, err := os.ReadDir(q.cfg.calib)
+	if err != nil {
+		return nil, fmt.Errorf("calib: %w", err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(q.cfg.calib, e.Name()))
+		}
+	}
+	sort.Strings(dirs)
+	if len(dirs) == 0 {
+		dirs = []string{q.cfg.calib}
+	}
+	return &samples{n: len(dirs), get: func(i int) ([]verify.Value, error) {
+		v, err := verify.ReadInputDir(dirs[i], specs)
+		if err != nil {
+			return nil, fmt.Errorf("calibration sample %s: %w", dirs[i], err)
+		}
+		if len(v) != 1 {
+			return nil, fmt.Errorf("calibration sample %s: want one sample of input_N.pb files, found %d", dirs[i], len(v))
+		}
+		return v[0], nil
+	}}, nil
+}
