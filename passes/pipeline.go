@@ -3,6 +3,7 @@ package passes
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Step is one pass of a pipeline with the options written for it.
@@ -58,7 +59,7 @@ func (p Pipeline) String() string {
 }
 
 func quoteValue(v string) string {
-	if v == "" || strings.ContainsAny(v, ",()=\" \t") {
+	if v == "" || strings.ContainsAny(v, ",()=\" \t\n") {
 		return `"` + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `"`, `\"`) + `"`
 	}
 	return v
@@ -110,6 +111,13 @@ func optionNames(p *Pass) string {
 // Values may be double-quoted to hold ',', '(', ')', '=' or spaces. Errors
 // name the culprit and its position.
 func Parse(text string) (Pipeline, error) {
+	if !utf8.ValidString(text) {
+		for i := range text {
+			if r, size := utf8.DecodeRuneInString(text[i:]); r == utf8.RuneError && size <= 1 {
+				return nil, fmt.Errorf("pipeline column %d: not valid UTF-8 text", i+1)
+			}
+		}
+	}
 	ps := &parser{s: text}
 	var p Pipeline
 	ps.space()
