@@ -34,7 +34,11 @@ func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 	if opts.ExternalLocation == "" {
 		opts.ExternalLocation = filepath.Base(path) + ".data"
 	}
-	plan, err := planExternal(m, opts)
+	// Beside the input, keeping the input's side-file names would replace
+	// the input's own data under it: external tensors then move to the
+	// output's side file.
+	relocate := opts.Source != nil && sameDir(opts.Source.Dir(), dir)
+	plan, err := planExternal(m, opts, relocate)
 	if err != nil {
 		return err
 	}
@@ -133,7 +137,13 @@ type pending struct {
 	data   []byte
 }
 
-func planExternal(m *ModelProto, opts WriteOptions) (*externalPlan, error) {
+func sameDir(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPlan, error) {
 	plan := &externalPlan{files: map[string]*sideFile{}}
 	var todo []pending
 	var firstErr error
@@ -153,11 +163,14 @@ func planExternal(m *ModelProto, opts WriteOptions) (*externalPlan, error) {
 				firstErr = err
 				return
 			}
-			off := ref.Offset
+			loc, off := ref.Location, ref.Offset
 			if t.RawData != nil {
 				off = -1 // changed in memory: append
 			}
-			todo = append(todo, pending{t, ref.Location, off, data})
+			if relocate {
+				loc, off = opts.ExternalLocation, -1
+			}
+			todo = append(todo, pending{t, loc, off, data})
 		case opts.ExternalThreshold > 0 && site == SiteInitializer && t.GetDataType() != int32(TensorProto_STRING):
 			n, err := t.Elements()
 			if err != nil {
