@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/hostile"
@@ -494,4 +495,76 @@ func mapsEqual(a, b map[string][]float32) bool {
 		}
 	}
 	return true
+}
+
+// TestRunDiskFull simulates a full disk with a file-size limit (ulimit -f)
+// on a subprocess: the write fails with a one-line error and leaves no
+// partial output nor temporary file.
+func TestRunDiskFull(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh to set ulimit -f")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "model.onnx")
+	if err := modelgen.WriteMLP(in, modelgen.MLPOptions{Dim: 256, Hidden: 1024, Blocks: 2}, false); err != nil {
+		t.Fatal(err) // about 4 MB
+	}
+	outDir := t.TempDir()
+	// ulimit -f counts 1024-byte blocks in dash and bash alike: 1 MiB.
+	cmd := exec.Command("sh", "-c", `ulimit -f 1024 && exec "$0" "$@"`, bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--max-memory", "0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("run under ulimit -f: %v, want exit code 1; stderr:\n%s", err, stderr.String())
+	}
+	checkOneLineError(t, stderr.String(), "file too large")
+	if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+		t.Errorf("a failed write left %s", ents[0].Name())
+	}
+}
+
+// TestRunInterrupted sends SIGINT while the output is being written: the
+// run exits with 130 and leaves neither the output nor a temporary file.
+func TestRunInterrupted(t *testing.T) {
+	bin := binary(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "model.onnx")
+	opts := modelgen.MLPForBytes(160<<20, modelgen.MLPOptions{})
+	if err := modelgen.WriteMLP(in, opts, false); err != nil {
+		t.Fatal(err)
+	}
+	outDir := t.TempDir()
+	cmd := exec.Command(bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--max-memory", "0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+			break // the temporary file is there: writing has begun
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("no output appeared within 2 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("interrupted run: %v, want exit code %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+	}
+	checkOneLineError(t, stderr.String(), "interrupt")
+	if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+		t.Errorf("an interrupted run left %s", ents[0].Name())
+	}
 }
