@@ -23,11 +23,14 @@ func ReadFile(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	m.borrowed = false // nobody else holds p: tensors change in place
 	return m, nil
 }
 
 // FromProto converts a decoded model into IR form. The proto is not
-// modified; the IR shares its strings, attributes and tensor bytes. store
+// modified, now or by later changes to the IR: the IR shares its strings,
+// attributes and tensor bytes, copying a message or a tensor's bytes only
+// when a pass changes it. store
 // (nil for none) reads external data; every external reference is checked
 // against it. It returns an error for structural faults: a value with two
 // producers, an input or output that is never defined, tensors whose data
@@ -36,7 +39,7 @@ func FromProto(p *onnx.ModelProto, store *onnx.ExternalStore) (*Model, error) {
 	if p.GetGraph() == nil {
 		return nil, fmt.Errorf("%w: the model has no graph", onnx.ErrNotModel)
 	}
-	m := &Model{Proto: shallowCopy(p), Store: store, names: map[string]bool{}}
+	m := &Model{Proto: shallowCopy(p), Store: store, names: map[string]bool{}, borrowed: true}
 	m.Proto.Graph = nil
 	var err error
 	m.Graph, err = m.buildGraph(p.GetGraph(), nil, nil, 0)
@@ -104,7 +107,9 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 		if v.IsConstant() {
 			return nil, fmt.Errorf("graph %q has two initializers named %q", gp.GetName(), t.GetName())
 		}
-		v.Tensor = &Tensor{Proto: t, store: m.Store}
+		// A shallow copy: passes may change the tensor's fields (shape,
+		// data) without touching the caller's proto.
+		v.Tensor = &Tensor{Proto: shallowCopy(t), store: m.Store, model: m}
 		g.Initializers = append(g.Initializers, v)
 	}
 	for _, s := range gp.GetSparseInitializer() {

@@ -16,6 +16,13 @@ type Model struct {
 	Store *onnx.ExternalStore
 
 	names map[string]bool // every value and node name in use, all graphs
+
+	// borrowed is set when tensor bytes may be shared with a proto the
+	// caller still holds (FromProto) or with another model (Clone): the
+	// first in-place change of a tensor then copies its bytes, and owned
+	// records the tensors already copied.
+	borrowed bool
+	owned    map[*onnx.TensorProto]bool
 }
 
 // Graph is a graph or a subgraph.

@@ -117,14 +117,18 @@ func (n *Node) AttrString(name, def string) string {
 // SetAttr sets (replacing in place, or appending) an attribute. Graph
 // attributes must be set through subgraphs, not here.
 func (n *Node) SetAttr(a *onnx.AttributeProto) {
-	for i, old := range n.Proto.Attribute {
+	// The list is replaced, not changed in place: it may be shared with
+	// the proto the model was built from.
+	attrs := append([]*onnx.AttributeProto(nil), n.Proto.Attribute...)
+	for i, old := range attrs {
 		if old.GetName() == a.GetName() {
-			n.Proto.Attribute[i] = a
+			attrs[i] = a
+			n.Proto.Attribute = attrs
 			n.constTensor = nil
 			return
 		}
 	}
-	n.Proto.Attribute = append(n.Proto.Attribute, a)
+	n.Proto.Attribute = append(attrs, a)
 }
 
 // RemoveAttr deletes an attribute if present.

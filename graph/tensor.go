@@ -12,6 +12,7 @@ import (
 type Tensor struct {
 	Proto *onnx.TensorProto
 	store *onnx.ExternalStore
+	model *Model // nil for tensors built in memory
 	// shared is set when the bytes are also referenced by another Tensor
 	// (after Clone): the first write copies them.
 	shared bool
@@ -68,6 +69,9 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	if p.RawData != nil && p.IsExternal() && !t.shared {
 		owned = true // already moved into memory by an earlier write
 	}
+	if m := t.model; m != nil && m.borrowed && !m.owned[p] {
+		owned = false // the bytes belong to a proto the caller holds, or to a clone
+	}
 	if owned && p.RawData != nil && len(v) > 0 && &onnx.Float32sAsBytes(v)[0] != &p.RawData[0] {
 		owned = false // an unaligned raw_data was copied by Float32s
 	}
@@ -77,8 +81,19 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	c := make([]float32, len(v))
 	copy(c, v)
 	onnx.SetFloat32s(p, c)
-	t.shared = false
+	t.markOwned()
 	return c, nil
+}
+
+// markOwned records that the tensor's bytes are now its own.
+func (t *Tensor) markOwned() {
+	t.shared = false
+	if m := t.model; m != nil && m.borrowed {
+		if m.owned == nil {
+			m.owned = map[*onnx.TensorProto]bool{}
+		}
+		m.owned[t.Proto] = true
+	}
 }
 
 // SetFloat32s replaces the values of a float32 tensor (same element count).
@@ -91,7 +106,7 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 		return fmt.Errorf("tensor %q: %d values for shape %v", t.Name(), len(v), t.Dims())
 	}
 	onnx.SetFloat32s(t.Proto, v)
-	t.shared = false
+	t.markOwned()
 	return nil
 }
 
@@ -99,5 +114,5 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 // type, set Proto.Dims and Proto.DataType first).
 func (t *Tensor) SetRaw(b []byte) {
 	onnx.SetRaw(t.Proto, b)
-	t.shared = false
+	t.markOwned()
 }

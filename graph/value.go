@@ -92,10 +92,19 @@ func (v *Value) Const() *Tensor {
 	if n == nil || n.OpType() != "Constant" || n.Domain() != "" {
 		return nil
 	}
-	for _, a := range n.Proto.Attribute {
+	for i, a := range n.Proto.Attribute {
 		if a.GetName() == "value" && a.GetT() != nil {
 			if n.constTensor == nil || n.constTensor.Proto != a.GetT() {
-				n.constTensor = &Tensor{Proto: a.GetT(), store: v.graph.Model.store()}
+				// Own the attribute and the tensor message (shallow copies),
+				// so passes can change them without touching the proto the
+				// model was built from.
+				c := shallowCopy(a)
+				c.T = shallowCopy(a.GetT())
+				attrs := append([]*onnx.AttributeProto(nil), n.Proto.Attribute...)
+				attrs[i] = c
+				n.Proto.Attribute = attrs
+				m := v.graph.Model
+				n.constTensor = &Tensor{Proto: c.T, store: m.store(), model: m}
 			}
 			return n.constTensor
 		}
