@@ -91,6 +91,14 @@ func specOf(vi *onnx.ValueInfoProto) InputSpec {
 	return s
 }
 
+// ConfigError reports settings that do not fit the model: a shape for an
+// input or dimension it does not have, a rank that does not match, an input
+// that cannot be generated. It is the caller's mistake, not the model's.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // Shapes sets the sizes of dynamic dimensions for generated inputs. A key
 // is an input name (the value is the whole shape) or a symbolic dimension
 // name (the value is one size). Dimensions not set are 1.
@@ -186,17 +194,17 @@ func (s InputSpec) Shape(sh Shapes) ([]int64, error) {
 // so they are valid indices into most axes); bools are random.
 func GenerateInputs(specs []InputSpec, sh Shapes, seed int64, sample int) ([]Value, error) {
 	if err := sh.Check(specs); err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(sample)))
 	vals := make([]Value, len(specs))
 	for i, s := range specs {
 		if s.Kind != KindTensor && s.Kind != KindOptional || s.Kind == KindOptional && s.Type.GetOptionalType().GetElemType().GetTensorType() == nil {
-			return nil, fmt.Errorf("input %q is %s: onnxopt can only generate tensors; give test data instead", s.Name, typeString(s.Type))
+			return nil, &ConfigError{fmt.Errorf("input %q is %s: only tensors can be generated; give test data instead", s.Name, typeString(s.Type))}
 		}
 		shape, err := s.Shape(sh)
 		if err != nil {
-			return nil, err
+			return nil, &ConfigError{err}
 		}
 		t, err := randomTensor(rng, s.DType, shape)
 		if err != nil {

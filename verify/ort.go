@@ -120,8 +120,11 @@ func loadRuntime() error {
 	if !ort.IsInitialized() {
 		ort.SetSharedLibraryPath(lib)
 		if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
-			if tried != nil || strings.Contains(err.Error(), "Error loading ONNX shared library") {
-				return &LibraryError{Tried: append(tried, lib), Err: err}
+			if tried != nil {
+				return &LibraryError{Tried: tried, Err: err}
+			}
+			if strings.Contains(err.Error(), "Error loading ONNX shared library") {
+				return &LibraryError{Tried: []string{lib}, Err: err}
 			}
 			return fmt.Errorf("initializing ONNX Runtime from %s: %v (onnxopt needs ONNX Runtime %s or a compatible release)", lib, err, ORTVersion)
 		}
@@ -145,7 +148,7 @@ func status(st *C.OrtStatus) error {
 	if st == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(C.GoString(C.GetErrorMessage(st)))
+	msg := strings.Join(strings.Fields(C.GoString(C.GetErrorMessage(st))), " ")
 	C.ReleaseOrtStatus(st)
 	return errors.New(msg)
 }

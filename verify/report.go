@@ -35,7 +35,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	case r.Tolerance.MinCosine != 0:
 		crit += fmt.Sprintf(", cosine >= %g", r.Tolerance.MinCosine)
 	}
-	_, err := fmt.Fprintf(w, "%s: %d outputs, %d samples, %s (integers, bools and strings exactly)\n", verdict, len(r.Outputs), r.Samples, crit)
+	_, err := fmt.Fprintf(w, "%s: %s, %s, %s (integers, bools and strings exactly)\n", verdict,
+		plural(len(r.Outputs), "output"), plural(r.Samples, "sample"), crit)
 	return err
 }
 
@@ -72,4 +73,11 @@ func cosine(f float64) string {
 		return fmt.Sprint(f)
 	}
 	return fmt.Sprintf("%.8g", f)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

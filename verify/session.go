@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -98,7 +99,7 @@ func Open(path string, opts Options) (*Session, error) {
 	}
 	b, in, out, err := openBackend(path, nil, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, modelError(path, err)
 	}
 	return &Session{name: path, impl: b, inputs: in, outputs: out}, nil
 }
@@ -114,9 +115,19 @@ func OpenBytes(model []byte, opts Options) (*Session, error) {
 	}
 	b, in, out, err := openBackend("", model, opts)
 	if err != nil {
-		return nil, fmt.Errorf("in-memory model: %w", err)
+		return nil, modelError("in-memory model", err)
 	}
 	return &Session{name: "in-memory model", impl: b, inputs: in, outputs: out}, nil
+}
+
+// modelError names the model in err, unless err is about the runtime
+// itself.
+func modelError(name string, err error) error {
+	var le *LibraryError
+	if errors.As(err, &le) || errors.Is(err, ErrNoCgo) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // Inputs describes the inputs the model needs (graph inputs that are also

@@ -27,6 +27,7 @@ type Report struct {
 	Reference string    `json:"reference"`
 	Candidate string    `json:"candidate"`
 	Tolerance Tolerance `json:"tolerance"`
+	Runtime   string    `json:"runtime"` // e.g. "ONNX Runtime 1.30.0 (cpu)"
 }
 
 // Verify runs the reference and candidate models on the same inputs and
@@ -75,6 +76,13 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Samples: len(samples), Reference: reference, Candidate: candidate, Tolerance: cfg.Tolerance}
+	if info, err := LoadRuntime(); err == nil {
+		ep := cfg.Options.EP
+		if ep == "" {
+			ep = "cpu"
+		}
+		rep.Runtime = fmt.Sprintf("ONNX Runtime %s (%s)", info.Version, ep)
+	}
 	pairs, unpaired := pairOutputs(ref.Outputs(), cand.Outputs())
 	for _, p := range pairs {
 		rep.Outputs = append(rep.Outputs, &Diff{Name: p.name})
