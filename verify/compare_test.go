@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -126,5 +127,38 @@ func TestDiffJSON(t *testing.T) {
 	}
 	if m["pass"] != false {
 		t.Errorf("pass: %s", b)
+	}
+}
+
+func TestPairOutputs(t *testing.T) {
+	vi := func(names ...string) []ValueInfo {
+		var out []ValueInfo
+		for _, n := range names {
+			out = append(out, ValueInfo{Name: n})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		ref, cand []ValueInfo
+		pairs     string
+		unpaired  string
+	}{
+		{vi("a", "b"), vi("b", "a"), "a:0-1 b:1-0", ""},
+		{vi("a", "b"), vi("x", "y"), "a / x:0-0 b / y:1-1", ""},
+		{vi("a", "b"), vi("a", "c"), "a:0-0", "reference output b,candidate output c"},
+		{vi("a"), vi("a", "extra"), "a:0-0", "candidate output extra"},
+		{vi("a", "b"), vi("x"), "", "reference output a,reference output b,candidate output x"},
+	} {
+		pairs, unpaired := pairOutputs(c.ref, c.cand)
+		var ps []string
+		for _, p := range pairs {
+			ps = append(ps, fmt.Sprintf("%s:%d-%d", p.name, p.ref, p.cand))
+		}
+		if got := strings.Join(ps, " "); got != c.pairs {
+			t.Errorf("%v vs %v: pairs %q, want %q", c.ref, c.cand, got, c.pairs)
+		}
+		if got := strings.Join(unpaired, ","); got != c.unpaired {
+			t.Errorf("%v vs %v: unpaired %q, want %q", c.ref, c.cand, got, c.unpaired)
+		}
 	}
 }

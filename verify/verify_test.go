@@ -22,8 +22,8 @@ func requireIdentical(t *testing.T, what string, rep *Report) {
 		t.Errorf("%s: no outputs compared", what)
 	}
 	for _, d := range rep.Outputs {
-		if d.MaxAbsErr != 0 || d.RelL2 != 0 || d.Mismatched != 0 || d.Elements == 0 && d.Shape != nil && len(d.Shape) > 0 && d.Shape[0] != 0 {
-			t.Errorf("%s: output %s: max abs err %g, rel L2 %g, %d mismatched, %d elements", what, d.Name, d.MaxAbsErr, d.RelL2, d.Mismatched, d.Elements)
+		if d.MaxAbsErr != 0 || d.RelL2 != 0 || d.Mismatched != 0 || d.NonFinite != 0 || !d.Pass {
+			t.Errorf("%s: output %s: max abs err %g, rel L2 %g, %d mismatched: %s", what, d.Name, d.MaxAbsErr, d.RelL2, d.Mismatched, d.Summary(rep.Tolerance))
 		}
 	}
 }
@@ -240,5 +240,94 @@ func TestSessionErrors(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "CUDA execution provider is not available") {
 		t.Errorf("unclear CUDA error: %v", err)
+	}
+}
+
+// TestExternalData verifies a model whose weights live in a side file:
+// from its path ONNX Runtime finds the file itself; from bytes it needs
+// Options.ExternalDataDir.
+func TestExternalData(t *testing.T) {
+	model := testenv.Model(t, "hello_deepa.onnx")
+	needRuntime(t)
+	m, err := onnx.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ext := filepath.Join(dir, "external.onnx")
+	if err := onnx.WriteFile(ext, m, onnx.WriteOptions{ExternalThreshold: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ext + ".data"); err != nil {
+		t.Fatalf("no side file was written: %v", err)
+	}
+	rep, err := Verify(model, ext, Config{Tolerance: DefaultTolerance, Samples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireIdentical(t, "external data", rep)
+
+	b, err := os.ReadFile(ext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenBytes(b, Options{ExternalDataDir: dir})
+	if err != nil {
+		t.Fatalf("from bytes with ExternalDataDir: %v", err)
+	}
+	defer s.Close()
+	in, err := GenerateInputs(InputSpecs(m), nil, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Open(model, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	want, err := ref.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check(s, want, got, Tolerance{}); err != nil {
+		t.Errorf("from bytes: %v", err)
+	}
+	if _, err := OpenBytes(b, Options{}); err == nil {
+		t.Log("ONNX Runtime found the side file without ExternalDataDir (from the working folder?)")
+	}
+}
+
+// TestVerifyPairsByPosition renames a model's input and output: inputs and
+// outputs are then paired by position.
+func TestVerifyPairsByPosition(t *testing.T) {
+	suite := testenv.BackendSuite(t)
+	needRuntime(t)
+	path := filepath.Join(suite, "node", "test_abs", "model.onnx")
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.GetGraph()
+	*g.Input[0].Name, *g.Output[0].Name = "renamed_in", "renamed_out"
+	g.Node[0].Input[0], g.Node[0].Output[0] = "renamed_in", "renamed_out"
+	b, err := onnx.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(t.TempDir(), "renamed.onnx")
+	if err := os.WriteFile(renamed, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(path, renamed, Config{Tolerance: DefaultTolerance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireIdentical(t, "renamed", rep)
+	if rep.Outputs[0].Name != "y / renamed_out" {
+		t.Errorf("paired output is named %q", rep.Outputs[0].Name)
 	}
 }
