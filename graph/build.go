@@ -19,11 +19,22 @@ func ReadFile(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := FromProto(p, onnx.NewExternalStore(filepath.Dir(path)))
+	m, err := FromOwnedProto(p, onnx.NewExternalStore(filepath.Dir(path)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	m.borrowed = false // nobody else holds p: tensors change in place
+	return m, nil
+}
+
+// FromOwnedProto is FromProto for a proto the caller hands over and does
+// not use again (one just decoded from a file): tensors are then changed
+// in place, with no copy, which keeps memory flat on large models.
+func FromOwnedProto(p *onnx.ModelProto, store *onnx.ExternalStore) (*Model, error) {
+	m, err := FromProto(p, store)
+	if err != nil {
+		return nil, err
+	}
+	m.borrowed = false
 	return m, nil
 }
 

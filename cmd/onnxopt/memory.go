@@ -61,7 +61,7 @@ func loadModelWithin(path string, limit int64) (*graph.Model, error) {
 	if ext := externalBytes(p); st.Size()+ext > limit {
 		return nil, withCode(exitFailure, tooBig(path, st.Size(), ext, limit))
 	}
-	m, err := graph.FromProto(p, onnx.NewExternalStore(filepath.Dir(path)))
+	m, err := graph.FromOwnedProto(p, onnx.NewExternalStore(filepath.Dir(path)))
 	if err != nil {
 		return nil, withCode(exitFailure, fmt.Errorf("%s: %w", path, err))
 	}
