@@ -4,7 +4,7 @@
 GO        ?= go
 BIN       := bin/onnxopt
 # Fuzz targets for `make fuzz`, each as PACKAGE:FuzzName, e.g. ./onnx:FuzzDecode.
-FUZZ_TARGETS ?=
+FUZZ_TARGETS ?= ./onnx:FuzzDecode ./graph:FuzzFromProto ./passes/all:FuzzPasses ./passes:FuzzParsePipeline
 FUZZTIME     ?= 60s
 TEST_TIMEOUT ?= 14m
 

@@ -44,6 +44,11 @@ and the ratios stay fair. Only ONNX Runtime's run is timed.`,
 			if runs < 1 || warmup < 0 {
 				return usageErrorf("--runs must be at least 1 and --warmup at least 0")
 			}
+			for _, path := range args {
+				if _, err := loadModel(path); err != nil {
+					return err
+				}
+			}
 			results, err := verify.Bench(args, verify.BenchConfig{
 				Options: opts, Shapes: shapes, Seed: rf.seed, Runs: runs, Warmup: warmup,
 			})

@@ -109,6 +109,13 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 			case minCosine < -1 || minCosine > 1:
 				return usageErrorf("--min-cosine %g: must be between -1 and 1", minCosine)
 			}
+			// Our own reader first: a broken model gets onnxopt's one-line
+			// message naming the problem, not the runtime's.
+			for _, path := range args {
+				if _, err := loadModel(path); err != nil {
+					return err
+				}
+			}
 			tol := verify.Tolerance{RTol: rtol, ATol: atol, MinCosine: minCosine}
 			tol.CosineOnly = cmd.Flags().Changed("min-cosine") && !cmd.Flags().Changed("rtol") && !cmd.Flags().Changed("atol")
 			rep, err := verify.Verify(args[0], args[1], verify.Config{
