@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -127,7 +128,7 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 			l, h := percentileRange(hists[k], q.cfg.percentile)
 			lo[k], hi[k] = float32(a+float64(l)*w), float32(a+float64(h+1)*w)
 		} else {
-			t := float32(float64(entropyThreshold(hists[k])+1) * w)
+			t := float32(float64(entropyThreshold(hists[k], -float64(lo[k])/w)+1) * w)
 			lo[k], hi[k] = max(lo[k], -t), min(hi[k], t)
 		}
 	}
@@ -156,10 +157,14 @@ func percentileRange(h []float64, p float64) (int, int) {
 }
 
 // entropyThreshold picks the histogram bin (of magnitudes) at which to
-// clip so that the 128-level quantized distribution is closest to the
-// original in KL divergence, as TensorRT's entropy calibration does.
-func entropyThreshold(h []float64) int {
-	const levels = 128
+// clip so that the quantized distribution is closest to the original in KL
+// divergence, as TensorRT's entropy calibration does. neg is the extent of
+// negative values, in bins: TensorRT's 128 levels are what a symmetric
+// range gets of the 256 uint8 codes, but a range clipped to [-min(neg, t),
+// t] spends 255·t/(t+min(neg, t)) of them on magnitudes up to t (all of
+// them after a Relu).
+func entropyThreshold(h []float64, neg float64) int {
+	const minLevels = 128
 	best, bestKL := len(h)-1, math.Inf(1)
 	p := make([]float64, len(h))
 	qd := make([]float64, len(h))
@@ -167,16 +172,17 @@ func entropyThreshold(h []float64) int {
 	for _, c := range h {
 		outliers += c
 	}
-	for i := 0; i < levels; i++ {
+	for i := 0; i < minLevels; i++ {
 		outliers -= h[i]
 	}
-	for i := levels; i <= len(h); i++ {
-		if i > levels {
+	for i := minLevels; i <= len(h); i++ {
+		if i > minLevels {
 			outliers -= h[i-1]
 		}
 		if i%16 != 0 && i != len(h) {
 			continue // candidates every 16 bins are fine enough
 		}
+		levels := int(math.Round(255 * float64(i) / (float64(i) + max(0, min(neg, float64(i))))))
 		copy(p, h[:i])
 		p[i-1] += outliers
 		// Merge h[:i] into levels chunks, spread each back over its
@@ -270,4 +276,48 @@ func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
 		}
 		return v[0], nil
 	}}, nil
+}
+
+// unsizedDims refuses random calibration when an input has a dynamic
+// dimension other than the first (the batch) that shapes does not size:
+// generated at size 1, an image model would be calibrated on 1x1 images,
+// whose activation ranges are nothing like real ones.
+func unsizedDims(specs []verify.InputSpec, sh verify.Shapes) error {
+	for _, s := range specs {
+		if _, ok := sh[s.Name]; ok {
+			continue
+		}
+		var dyn []string
+		for i, d := range s.Dims {
+			if i > 0 && d.Size < 0 && len(sh[d.Param]) != 1 {
+				name := d.Param
+				if name == "" {
+					name = "?"
+				}
+				dyn = append(dyn, fmt.Sprintf("%d (%s)", i, name))
+			}
+		}
+		if len(dyn) > 0 {
+			return fmt.Errorf("calib=random: input %q has dynamic dimensions %s with no size; give them with shapes= (for example shapes=%s:%s) or calibrate on real samples with calib=DIR",
+				s.Name, strings.Join(dyn, ", "), s.Name, exampleShape(s.Dims))
+		}
+	}
+	return nil
+}
+
+// exampleShape writes dims as AxBxC, with 1 for the batch and 224 for other
+// dynamic dimensions.
+func exampleShape(dims []verify.Dim) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		switch {
+		case d.Size >= 0:
+			parts[i] = fmt.Sprint(d.Size)
+		case i == 0:
+			parts[i] = "1"
+		default:
+			parts[i] = "224"
+		}
+	}
+	return strings.Join(parts, "x")
 }

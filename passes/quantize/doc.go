@@ -9,9 +9,13 @@
 //   - mode=static (8-bit): QuantizeLinear/DequantizeLinear pairs around the
 //     activations and outputs of MatMul, Gemm and Conv, with activation
 //     ranges measured by running the model on calibration samples (minmax,
-//     percentile or entropy); weights per channel, biases int32.
+//     percentile or entropy); weights per channel, biases int32. Random
+//     samples need every dynamic dimension but the batch sized (shapes=):
+//     an image model calibrated on 1x1 images gets ranges nothing like
+//     real ones.
 //   - mode=weight-only: weights stored as integers behind a
-//     DequantizeLinear; for 4-bit types, blocked along K, either as
+//     DequantizeLinear; for 4-bit types, blocked along K (symmetric blocks
+//     map their largest magnitude to -8, as ONNX Runtime does), either as
 //     com.microsoft.MatMulNBits (format=matmulnbits) or as the standard
 //     opset-21 blocked DequantizeLinear (format=qdq).
 //

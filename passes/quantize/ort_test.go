@@ -62,6 +62,11 @@ func open(t testing.TB, p *onnx.ModelProto) *verify.Session {
 	return s
 }
 
+// evalSeed seeds the random inputs the tests compare outputs on; static
+// calibration (calib=random) draws its samples from seed 1, so the
+// comparison is on inputs the calibration has not seen.
+const evalSeed = 2
+
 // cosines runs ref and cand on the same random samples and returns the
 // cosine similarity of each output over all samples.
 func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes verify.Shapes) []float64 {
@@ -74,7 +79,7 @@ func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes verif
 		diffs[i] = &verify.Diff{Name: rs.Outputs()[i].Name}
 	}
 	for k := 0; k < samples; k++ {
-		in, err := verify.GenerateInputs(specs, shapes, 1, k)
+		in, err := verify.GenerateInputs(specs, shapes, evalSeed, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,14 +124,16 @@ func countOps(p *onnx.ModelProto) map[string]int {
 // with the matmul computed here.
 func TestINT4HandComputed(t *testing.T) {
 	const k, n, m = 32, 2, 3
-	// Symmetric weights: codes -7..7 times the block's scale. Column 0:
-	// block 0 at scale 0.1, block 1 at 0.2; column 1 at 0.05.
+	// Symmetric weights: codes -8..7 times the block's scale (the most
+	// negative code takes the largest magnitude). Column 0: block 0 at
+	// scale 0.1, block 1 at 0.2; column 1 at -0.05 (values -0.35..0.4: the
+	// positive extreme gives a negative scale).
 	sym := make([]float32, k*n)
 	// Asymmetric weights: codes 0..15 around a zero point. Column 0: block
 	// 0 (code-5)*0.1, block 1 (code-3)*0.2; column 1 (code-10)*0.05.
 	asym := make([]float32, k*n)
 	for kk := 0; kk < k; kk++ {
-		code := float32(kk%15 - 7)
+		code := float32(kk%16 - 8)
 		ucode := float32(kk % 16)
 		if kk < 16 {
 			sym[kk*n] = code * 0.1

@@ -26,7 +26,7 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "node or weight name patterns to leave alone ('*' and '?' wildcards)"},
 		{Name: "calib", Kind: passes.String, Default: "random", Doc: "static mode: 'random', or a folder with one sub-folder of input_N.pb files per sample"},
 		{Name: "samples", Kind: passes.Int, Default: "8", Doc: "static mode: random calibration samples (or the most read from calib folder)"},
-		{Name: "shapes", Kind: passes.List, Doc: "static mode, calib=random: sizes of dynamic dimensions, by input or dimension name, e.g. x:1x3x48x192|batch:8 (others are 1)"},
+		{Name: "shapes", Kind: passes.List, Doc: "static mode, calib=random: sizes of dynamic dimensions, by input or dimension name, e.g. x:1x3x48x192|batch:8 (an unsized batch, the first axis, is 1; other dynamic dimensions must be given)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
 	},

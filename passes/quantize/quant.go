@@ -26,8 +26,13 @@ var qtypes = map[string]qtype{
 // params returns the scale and zero point that map the range [lo, hi]
 // onto t. The range is widened to include 0, so that 0 is exact. A
 // symmetric range is centred on 0: signed types get zero point 0 and
-// unsigned ones the middle of their range, and the largest magnitude maps
-// to ±(max - zero point). An empty range gets scale 1.
+// unsigned ones the middle of their range. For 8-bit types the largest
+// magnitude maps to ±(max - zero point) (±127, as ONNX Runtime's quantizer
+// does). For 4-bit types it maps to the most negative code, -8, as ONNX
+// Runtime's blockwise quantizer (MLAS) does, so that all 16 codes are used:
+// when the extreme is positive the scale is negative (extreme / -8), and
+// the opposite extreme, when as large, saturates at +7. An empty range
+// gets scale 1.
 func params(lo, hi float32, t qtype, symmetric bool) (scale float32, zp int32) {
 	lo, hi = min(lo, 0), max(hi, 0)
 	if symmetric {
@@ -37,6 +42,13 @@ func params(lo, hi float32, t qtype, symmetric bool) (scale float32, zp int32) {
 		a := max(-lo, hi)
 		if a == 0 || isBad(a) {
 			return 1, zp
+		}
+		if t.bits == 4 {
+			neg := float64(zp - t.min) // 8
+			if hi > -lo {
+				return float32(-float64(hi) / neg), zp
+			}
+			return float32(float64(a) / neg), zp
 		}
 		return float32(float64(a) / float64(t.max-zp)), zp
 	}

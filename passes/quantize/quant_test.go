@@ -22,8 +22,11 @@ func TestParams(t *testing.T) {
 		{"uint8", -1, 0.5, false, 1.5 / 255, 170},
 		{"uint8", 0.5, 2, false, 2.0 / 255, 0}, // widened to include 0
 		{"uint8", -2, -1, false, 2.0 / 255, 255},
-		{"int4", -0.7, 0.35, true, 0.1, 0},
-		{"uint4", -0.7, 0.35, true, 0.1, 8},
+		{"int4", -0.8, 0.35, true, 0.1, 0},   // -0.8 -> -8
+		{"uint4", -0.8, 0.35, true, 0.1, 8},  // -0.8 -> 0 (-8 from the zero point)
+		{"int4", -0.35, 0.8, true, -0.1, 0},  // positive extreme: negative scale, 0.8 -> -8
+		{"uint4", -0.35, 0.8, true, -0.1, 8}, // 0.8 -> 0
+		{"int4", -0.8, 0.8, true, 0.1, 0},    // tie: -0.8 -> -8, 0.8 saturates at 7
 		{"uint4", -1, 0.5, false, 0.1, 10},
 		{"int4", -1, 0.5, false, 0.1, 2},
 		{"int8", 0, 0, true, 1, 0},   // empty range
@@ -145,9 +148,13 @@ func TestMatMulNBitsLayout(t *testing.T) {
 	if b.nb != 2 {
 		t.Fatalf("nb = %d, want 2", b.nb)
 	}
-	// Column 0 block 0 holds -8..7: absmax 8, scale 8/7.
-	if got, want := b.scale[0], float32(8.0/7); got != want {
+	// Column 0 block 0 holds -8..7: -8 maps to code -8, scale 1 (every
+	// value exact). Block 1 holds 8..11: 11 maps to -8, scale -11/8.
+	if got, want := b.scale[0], float32(1); got != want {
 		t.Errorf("scale[block 0, col 0] = %v, want %v", got, want)
+	}
+	if got, want := b.scale[n], float32(-11.0/8); got != want {
+		t.Errorf("scale[block 1, col 0] = %v, want %v", got, want)
 	}
 	packed, scales, zps := b.matMulNBits(false)
 	if len(packed) != n*2*8 || len(scales) != n*2 {
@@ -156,17 +163,18 @@ func TestMatMulNBitsLayout(t *testing.T) {
 	if zps != nil {
 		t.Errorf("symmetric zero points should be left to MatMulNBits' default 8, got % x", zps)
 	}
-	// Column 0, block 0: codes round(x/(8/7))+8 for x = -8, -7: 1, 2 (-6.125 -> -6).
-	if packed[0] != 0x21 {
-		t.Errorf("first byte % x, want 21", packed[0])
+	// Column 0, block 0: codes x+8 for x = -8, -7: 0, 1; x = 6, 7: 14, 15.
+	if packed[0] != 0x10 || packed[7] != 0xFE {
+		t.Errorf("block 0 bytes % x, want 10 .. fe", packed[:8])
 	}
-	// Column 0, block 1 holds 8..11 then 12 padding codes equal to the zero point.
+	// Column 0, block 1 holds 8..11 (x/(-11/8) = -5.82, -6.55, -7.27, -8:
+	// codes 2, 1, 1, 0) then 12 padding codes equal to the zero point.
 	blk := packed[8:16]
-	if blk[2] != 0x88 || blk[7] != 0x88 {
-		t.Errorf("padding bytes % x, want 88", blk)
+	if !bytes.Equal(blk[:2], []byte{0x12, 0x01}) || blk[2] != 0x88 || blk[7] != 0x88 {
+		t.Errorf("block 1 bytes % x, want 12 01 88 .. 88", blk)
 	}
-	// Column 1 is constant 0.5: code 15 everywhere but padding.
-	if packed[16] != 0xFF || scales[2] != float32(0.5/7) {
+	// Column 1 is constant 0.5: scale -0.5/8, code 0 everywhere but padding.
+	if packed[16] != 0x00 || scales[2] != float32(-0.5/8) {
 		t.Errorf("column 1: byte % x scale %v", packed[16], scales[2])
 	}
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/verify"
 )
 
 // static inserts QuantizeLinear/DequantizeLinear pairs on the activation
@@ -16,6 +17,12 @@ import (
 // quantized as it will be used.
 func (q *quantizer) static(targets []*graph.Node) error {
 	act := qtypes["uint8"]
+	if q.cfg.calib == "random" {
+		// Refuse before changing anything.
+		if err := unsizedDims(verify.InputSpecs(q.m.ToProto()), q.cfg.shapes); err != nil {
+			return err
+		}
+	}
 	var keep []*graph.Node
 	for _, n := range targets {
 		if n.Graph() != q.m.Graph {
