@@ -57,23 +57,34 @@ func (t *Tensor) Raw() ([]byte, error) { return onnx.RawBytes(t.Proto, t.store) 
 func (t *Tensor) Float32s() ([]float32, error) { return onnx.Float32s(t.Proto, t.store) }
 
 // MutableFloat32s returns the values of a float32 tensor for changing in
-// place: the tensor's own buffer when it owns one, else a private copy that
-// becomes the tensor's data. Changes are visible in the written model.
+// place: the tensor's own buffer when it owns one (raw_data, float_data, or
+// its bytes in a privately mapped file: mappings are copy-on-write, so the
+// file never changes), else a private copy that becomes the tensor's data.
+// Changes are visible in the written model.
 func (t *Tensor) MutableFloat32s() ([]float32, error) {
-	v, err := t.Float32s()
-	if err != nil {
-		return nil, err
-	}
 	p := t.Proto
-	owned := !t.shared && !p.IsExternal() // external bytes are a read-only mapping
-	if p.RawData != nil && p.IsExternal() && !t.shared {
-		owned = true // already moved into memory by an earlier write
+	if p.GetDataType() != int32(onnx.TensorProto_FLOAT) {
+		return nil, fmt.Errorf("tensor %q is %s, not float32", p.GetName(), onnx.DataTypeName(p.GetDataType()))
 	}
+	owned := !t.shared
 	if m := t.model; m != nil && m.borrowed && !m.owned[p] {
 		owned = false // the bytes belong to a proto the caller holds, or to a clone
 	}
-	if owned && p.RawData != nil && len(v) > 0 && &onnx.Float32sAsBytes(v)[0] != &p.RawData[0] {
-		owned = false // an unaligned raw_data was copied by Float32s
+	var v []float32
+	if !p.IsExternal() && p.RawData == nil {
+		if err := p.CheckData(); err != nil {
+			return nil, err
+		}
+		v = p.FloatData
+	} else {
+		raw, err := t.Raw()
+		if err != nil {
+			return nil, err
+		}
+		v = onnx.BytesAsFloat32s(raw)
+		if len(raw) > 0 && &onnx.Float32sAsBytes(v)[0] != &raw[0] {
+			owned = false // misaligned bytes were copied: install the copy
+		}
 	}
 	if owned {
 		return v, nil

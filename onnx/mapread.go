@@ -3,40 +3,35 @@ package onnx
 import (
 	"fmt"
 	"os"
-	"syscall"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// aliasMin is the file size from which ReadFile maps the file and lets
-// large initializers alias the mapping instead of copying their bytes.
+// aliasMin is the file size from which ReadFile reads the file into one
+// buffer and lets large initializers alias it instead of copying them.
 var aliasMin int64 = 64 << 20
 
 // readMapped decodes a large model file without copying the raw data of
-// the main graph's large initializers: the file is mapped privately
-// (copy-on-write, so passes may change tensors in place without touching
-// the file), the model is decoded from a copy of everything but those
-// bytes, and each such tensor's raw_data is then pointed at the mapping.
-// The mapping lives as long as the process.
+// the main graph's large initializers: the file is read once into memory
+// the program owns (see readWhole), the model is decoded from a copy of
+// everything but those bytes, and each such tensor's raw_data then points
+// into the buffer, so passes change tensors in place with no second copy.
 func readMapped(path string, size int64) (*ModelProto, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	data, _, err := readWhole(f, size) // kept for the life of the process: tensors alias it
 	if err != nil {
 		return nil, err
 	}
 	stripped, raws, ok := stripRawData(data)
 	if !ok {
-		m, err := Decode(data) // copies everything; the mapping can go
-		syscall.Munmap(data)
-		return m, err
+		return Decode(data)
 	}
 	m, err := Decode(stripped)
 	if err != nil {
-		syscall.Munmap(data)
 		return nil, err
 	}
 	inits := m.GetGraph().GetInitializer()
