@@ -42,32 +42,46 @@ func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 	if err != nil {
 		return err
 	}
-	// Write side files first: the model is only renamed into place once
-	// the data it points to is there.
-	var committed []string
-	cleanup := func() {
-		for _, p := range committed {
-			os.Remove(p)
+	// Every file is written to a temporary name first; only when all are
+	// complete are they renamed into place, side files before the model,
+	// so a failure or an interrupt while writing leaves no file behind and
+	// the model never points at data that is not there.
+	type pendingFile struct{ tmp, path string }
+	var files []pendingFile
+	discard := func() {
+		for _, f := range files {
+			discardTemp(f.tmp)
 		}
 	}
 	for _, loc := range plan.order {
-		f := plan.files[loc]
-		if _, err := ResolveOutputLocation(dir, loc); err != nil {
+		target, err := ResolveOutputLocation(dir, loc)
+		if err != nil {
 			plan.restore()
+			discard()
 			return err
 		}
-		if err := AtomicWrite(filepath.Join(dir, filepath.FromSlash(loc)), f.writeTo); err != nil {
+		tmp, err := writeTemp(target, plan.files[loc].writeTo)
+		if err != nil {
 			plan.restore()
-			cleanup()
+			discard()
 			return fmt.Errorf("writing external data %s: %w", loc, err)
 		}
-		committed = append(committed, filepath.Join(dir, filepath.FromSlash(loc)))
+		files = append(files, pendingFile{tmp, target})
 	}
-	err = AtomicWrite(path, func(w io.Writer) error { return EncodeTo(w, m) })
+	tmp, err := writeTemp(path, func(w io.Writer) error { return EncodeTo(w, m) })
 	plan.restore()
 	if err != nil {
-		cleanup()
+		discard()
 		return err
+	}
+	files = append(files, pendingFile{tmp, path})
+	for i, f := range files {
+		if err := commitTemp(f.tmp, f.path); err != nil {
+			for _, rest := range files[i+1:] {
+				discardTemp(rest.tmp)
+			}
+			return err
+		}
 	}
 	return nil
 }
