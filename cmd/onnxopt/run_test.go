@@ -14,31 +14,6 @@ import (
 	"github.com/onnxopt/onnxopt/passes"
 )
 
-// cliRun runs onnxopt in-process with stdout and stderr captured.
-func cliRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	dir := t.TempDir()
-	outF, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errF, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldOut, oldErr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = outF, errF
-	func() {
-		defer func() { os.Stdout, os.Stderr = oldOut, oldErr }()
-		code = run(args)
-	}()
-	outF.Close()
-	errF.Close()
-	o, _ := os.ReadFile(outF.Name())
-	e, _ := os.ReadFile(errF.Name())
-	return code, string(o), string(e)
-}
-
 // smallMLP writes a small MLP (about 10 KB of weights) to dir/name and
 // returns its path.
 func smallMLP(t *testing.T, dir, name string) string {
@@ -69,7 +44,7 @@ func TestRunNoPassIsByteIdentical(t *testing.T) {
 	dir := t.TempDir()
 	in := smallMLP(t, dir, "in.onnx")
 	out := filepath.Join(dir, "out.onnx")
-	if code, _, stderr := cliRun(t, "run", in, "-o", out, "-q"); code != 0 {
+	if code, _, stderr := runCaptured(t, "run", in, "-o", out, "-q"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !bytes.Equal(readBytes(t, in), readBytes(t, out)) {
@@ -96,7 +71,7 @@ func TestRunPipelines(t *testing.T) {
 				args[k] = filepath.Join(dir, a)
 			}
 		}
-		code, _, stderr := cliRun(t, args...)
+		code, _, stderr := runCaptured(t, args...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
@@ -111,7 +86,7 @@ func TestRunRefusesToOverwriteInput(t *testing.T) {
 	dir := t.TempDir()
 	in := smallMLP(t, dir, "in.onnx")
 	before := readBytes(t, in)
-	code, _, stderr := cliRun(t, "run", in, "-o", in, "-p", "dce", "-q")
+	code, _, stderr := runCaptured(t, "run", in, "-o", in, "-p", "dce", "-q")
 	if code != exitUsage || !strings.Contains(stderr, "--in-place") {
 		t.Fatalf("exit %d, stderr %q; want 2 and a hint about --in-place", code, stderr)
 	}
@@ -119,11 +94,11 @@ func TestRunRefusesToOverwriteInput(t *testing.T) {
 		t.Fatal("the refused run changed the input")
 	}
 	// The same file under another spelling is still the input.
-	code, _, _ = cliRun(t, "run", in, "-o", filepath.Join(dir, ".", "in.onnx"), "-q")
+	code, _, _ = runCaptured(t, "run", in, "-o", filepath.Join(dir, ".", "in.onnx"), "-q")
 	if code != exitUsage {
 		t.Errorf("-o %s/./in.onnx: exit %d, want 2", dir, code)
 	}
-	if code, _, stderr := cliRun(t, "run", in, "-o", in, "-q", "--in-place", "-p", "sparse-storage"); code != 0 {
+	if code, _, stderr := runCaptured(t, "run", in, "-o", in, "-q", "--in-place", "-p", "sparse-storage"); code != 0 {
 		t.Fatalf("--in-place: exit %d: %s", code, stderr)
 	}
 	if _, err := graph.ReadFile(in); err != nil {
@@ -152,7 +127,7 @@ func TestRunUsageAndLoadErrors(t *testing.T) {
 		{[]string{"run", corrupt, "-o", out}, exitFailure, "corrupt.onnx"},
 		{[]string{"run", filepath.Join(dir, "missing.onnx"), "-o", out}, exitFailure, "missing.onnx"},
 	} {
-		code, _, stderr := cliRun(t, tc.args...)
+		code, _, stderr := runCaptured(t, tc.args...)
 		if code != tc.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, stderr)
 		}
@@ -170,7 +145,7 @@ func TestRunReport(t *testing.T) {
 	in := smallMLP(t, dir, "in.onnx")
 	out := filepath.Join(dir, "out.onnx")
 	repPath := filepath.Join(dir, "report.json")
-	code, _, stderr := cliRun(t, "run", in, "-o", out, "-q", "-p", "fold-constants,sparse-storage(min-sparsity=0),dce", "--report", repPath)
+	code, _, stderr := runCaptured(t, "run", in, "-o", out, "-q", "-p", "fold-constants,sparse-storage(min-sparsity=0),dce", "--report", repPath)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -201,7 +176,7 @@ func TestRunExternalThreshold(t *testing.T) {
 	dir := t.TempDir()
 	in := smallMLP(t, dir, "in.onnx")
 	out := filepath.Join(dir, "out.onnx")
-	if code, _, stderr := cliRun(t, "run", in, "-o", out, "-q", "--external-threshold", "1KB"); code != 0 {
+	if code, _, stderr := runCaptured(t, "run", in, "-o", out, "-q", "--external-threshold", "1KB"); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	side := out + ".data"

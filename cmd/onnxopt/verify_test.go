@@ -13,32 +13,6 @@ import (
 	"github.com/onnxopt/onnxopt/verify"
 )
 
-// verifyCLI runs onnxopt in-process with args and returns the exit code,
-// stdout and stderr.
-func verifyCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	dir := t.TempDir()
-	outF, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errF, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldOut, oldErr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = outF, errF
-	func() {
-		defer func() { os.Stdout, os.Stderr = oldOut, oldErr }()
-		code = run(args)
-	}()
-	outF.Close()
-	errF.Close()
-	o, _ := os.ReadFile(outF.Name())
-	e, _ := os.ReadFile(errF.Name())
-	return code, string(o), string(e)
-}
-
 // needORT ends the test when ONNX Runtime cannot be loaded (a failure
 // under CI).
 func needORT(t *testing.T) {
@@ -110,7 +84,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		{[]string{"verify", "--bogus", model, model}, exitUsage, "", "bogus"},
 		{[]string{"verify", "--ep", "cuda", model, model}, exitFailure, "", "CUDA execution provider is not available"},
 	} {
-		code, stdout, stderr := verifyCLI(t, c.args...)
+		code, stdout, stderr := runCaptured(t, c.args...)
 		if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
 			if c.code == exitFailure && strings.Contains(strings.Join(c.args, " "), "cuda") && code == exitOK {
 				continue // a machine with CUDA
@@ -130,7 +104,7 @@ func TestVerifyJSON(t *testing.T) {
 		code int
 		pass bool
 	}{{model, exitOK, true}, {changed, exitMismatch, false}} {
-		code, stdout, stderr := verifyCLI(t, "verify", "--json", model, c.cand, "--samples", "2")
+		code, stdout, stderr := runCaptured(t, "verify", "--json", model, c.cand, "--samples", "2")
 		if code != c.code {
 			t.Fatalf("exit %d, want %d: %s", code, c.code, stderr)
 		}
@@ -158,7 +132,7 @@ func TestVerifyJSON(t *testing.T) {
 
 func TestVerifyHelp(t *testing.T) {
 	for _, cmd := range []string{"verify", "bench"} {
-		code, stdout, _ := verifyCLI(t, cmd, "--help")
+		code, stdout, _ := runCaptured(t, cmd, "--help")
 		if code != exitOK || !strings.Contains(stdout, "Usage:") || !strings.Contains(stdout, "Examples:") {
 			t.Errorf("onnxopt %s --help: exit %d\n%s", cmd, code, stdout)
 		}
@@ -168,7 +142,7 @@ func TestVerifyHelp(t *testing.T) {
 func TestBench(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
 	needORT(t)
-	code, stdout, stderr := verifyCLI(t, "bench", "--json", "--runs", "5", "--warmup", "1", model, model)
+	code, stdout, stderr := runCaptured(t, "bench", "--json", "--runs", "5", "--warmup", "1", model, model)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -194,14 +168,14 @@ func TestBench(t *testing.T) {
 			t.Errorf("implausible timing: %+v", m)
 		}
 	}
-	code, stdout, _ = verifyCLI(t, "bench", "--runs", "2", model)
+	code, stdout, _ = runCaptured(t, "bench", "--runs", "2", model)
 	if code != exitOK || !strings.Contains(stdout, "RATIO") || !strings.Contains(stdout, "1.000x") {
 		t.Errorf("text output: exit %d\n%s", code, stdout)
 	}
-	if code, _, _ := verifyCLI(t, "bench"); code != exitUsage {
+	if code, _, _ := runCaptured(t, "bench"); code != exitUsage {
 		t.Errorf("bench without models: exit %d", code)
 	}
-	if code, _, _ := verifyCLI(t, "bench", "--runs", "0", model); code != exitUsage {
+	if code, _, _ := runCaptured(t, "bench", "--runs", "0", model); code != exitUsage {
 		t.Errorf("bench --runs 0: exit %d", code)
 	}
 }
