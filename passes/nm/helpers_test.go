@@ -8,6 +8,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/passes"
 )
 
@@ -82,57 +83,20 @@ func reference(v []float32, dims []int64, axis, n, m int) []float32 {
 	return out
 }
 
-func model(t *testing.T, b *modelgen.Builder) *graph.Model {
-	t.Helper()
-	m, err := graph.FromProto(b.Model(17), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+func model(t *testing.T, b *modelgen.Builder) *graph.Model { return passtest.Build(t, b) }
 
 func run(t testing.TB, m *graph.Model, pipeline string) *passes.PassReport {
 	t.Helper()
-	rep, err := runErr(m, pipeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rep.Passes[len(rep.Passes)-1]
+	return passtest.Run(t, m, pipeline, 0)
 }
 
 func runErr(m *graph.Model, pipeline string) (*passes.Report, error) {
-	p, err := passes.Parse(pipeline)
-	if err != nil {
-		return nil, err
-	}
-	return passes.Run(p, m, passes.RunOptions{})
+	return passtest.RunErr(m, pipeline, 0)
 }
 
-// values returns the float32 values of the constant called name, in any
-// graph of m.
 func values(t testing.TB, m *graph.Model, name string) []float32 {
 	t.Helper()
-	var found *graph.Tensor
-	m.Graph.Walk(func(g *graph.Graph) {
-		for _, v := range g.Initializers {
-			if v.Name == name {
-				found = v.Tensor
-			}
-		}
-		for _, n := range g.Nodes {
-			if n.OpType() == "Constant" && n.Output(0).Name == name {
-				found = n.Output(0).Const()
-			}
-		}
-	})
-	if found == nil {
-		t.Fatalf("no constant %q", name)
-	}
-	v, err := found.Float32s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return passtest.Values(t, m, name)
 }
 
 func equal(a, b []float32) (int, bool) {

@@ -1,0 +1,61 @@
+// Package passtest holds what pass tests share: building a tiny model,
+// running a pipeline over it, and reading a constant's values back.
+package passtest
+
+import (
+	"testing"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// Build converts a Builder's model (opset 17) to the IR.
+func Build(t testing.TB, b *modelgen.Builder) *graph.Model {
+	t.Helper()
+	m, err := graph.FromProto(b.Model(17), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// RunErr parses pipeline and runs it over m.
+func RunErr(m *graph.Model, pipeline string, threads int) (*passes.Report, error) {
+	p, err := passes.Parse(pipeline)
+	if err != nil {
+		return nil, err
+	}
+	return passes.Run(p, m, passes.RunOptions{Threads: threads})
+}
+
+// Run runs pipeline over m, failing the test on error, and returns the
+// report of its last pass.
+func Run(t testing.TB, m *graph.Model, pipeline string, threads int) *passes.PassReport {
+	t.Helper()
+	rep, err := RunErr(m, pipeline, threads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Passes[len(rep.Passes)-1]
+}
+
+// Values returns the float32 values of the constant called name, found in
+// any graph of m (initializers and Constant nodes).
+func Values(t testing.TB, m *graph.Model, name string) []float32 {
+	t.Helper()
+	var found *graph.Tensor
+	m.Graph.Walk(func(g *graph.Graph) {
+		if v := g.Lookup(name); v != nil && v.Graph() == g {
+			found = v.Const()
+		}
+	})
+	if found == nil {
+		t.Fatalf("no constant %q", name)
+	}
+	v, err := found.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
