@@ -169,7 +169,10 @@ func (m *Model) buildGraph(gp *onnx.GraphProto, parent *Graph, owner *Node, dept
 	for _, vi := range gp.GetValueInfo() {
 		v := g.lookup(vi.GetName())
 		if v == nil {
-			v = g.define(vi.GetName()) // describes nothing in this graph; kept as is
+			// Describes nothing defined here: kept for the round trip,
+			// but not in scope, so it cannot make an undefined input
+			// look defined.
+			v = &Value{Name: vi.GetName(), graph: g}
 		}
 		if v.Info == nil {
 			v.Info = vi
@@ -237,6 +240,10 @@ func checkNode(np *onnx.NodeProto) error {
 				return err
 			}
 		}
+	}
+	if np.GetOpType() == "Constant" && (np.GetDomain() == "" || np.GetDomain() == "ai.onnx") &&
+		(len(np.GetOutput()) != 1 || np.GetOutput()[0] == "") {
+		return fmt.Errorf("Constant node %q must have exactly one named output", np.GetName())
 	}
 	if attrs := np.GetAttribute(); len(attrs) > 1 {
 		seen := make(map[string]bool, len(attrs))

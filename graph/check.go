@@ -14,7 +14,14 @@ func (g *Graph) Check() error {
 	if err := g.check(); err != nil {
 		return err
 	}
-	_, err := g.Toposort()
+	var err error
+	g.Walk(func(s *Graph) {
+		if err == nil {
+			if _, e := s.Toposort(); e != nil {
+				err = fmt.Errorf("graph %q: %w", s.Proto.GetName(), e)
+			}
+		}
+	})
 	return err
 }
 

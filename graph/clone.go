@@ -26,6 +26,8 @@ func (m *Model) Clone() (*Model, error) {
 		return nil, err
 	}
 	// The bytes are now shared both ways.
+	m.ownedMu.Lock()
 	m.borrowed, m.owned = true, nil
+	m.ownedMu.Unlock()
 	return cm, nil
 }

@@ -167,8 +167,10 @@ func (m *Model) SetOpset(domain string, version int64) {
 	// proto the model was read from.
 	list := append([]*onnx.OperatorSetIdProto(nil), m.Proto.OpsetImport...)
 	entry := &onnx.OperatorSetIdProto{Domain: &domain, Version: &version}
+	isDefault := func(d string) bool { return d == "" || d == "ai.onnx" }
 	for i, o := range list {
-		if o.GetDomain() == domain {
+		if o.GetDomain() == domain || isDefault(domain) && isDefault(o.GetDomain()) {
+			entry.Domain = o.Domain // keep the model's spelling of the domain
 			list[i] = entry
 			m.Proto.OpsetImport = list
 			return

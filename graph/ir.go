@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"sync"
+
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -22,6 +24,7 @@ type Model struct {
 	// first in-place change of a tensor then copies its bytes, and owned
 	// records the tensors already copied.
 	borrowed bool
+	ownedMu  sync.Mutex // passes change tensors from several goroutines
 	owned    map[*onnx.TensorProto]bool
 }
 

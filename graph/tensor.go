@@ -66,10 +66,7 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	if p.GetDataType() != int32(onnx.TensorProto_FLOAT) {
 		return nil, fmt.Errorf("tensor %q is %s, not float32", p.GetName(), onnx.DataTypeName(p.GetDataType()))
 	}
-	owned := !t.shared
-	if m := t.model; m != nil && m.borrowed && !m.owned[p] {
-		owned = false // the bytes belong to a proto the caller holds, or to a clone
-	}
+	owned := !t.shared && !t.borrowedBytes()
 	var v []float32
 	if !p.IsExternal() && p.RawData == nil {
 		if err := p.CheckData(); err != nil {
@@ -96,10 +93,28 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	return c, nil
 }
 
+// borrowedBytes reports whether the tensor's bytes belong to a proto the
+// caller holds, or are shared with a clone, and have not been copied yet.
+func (t *Tensor) borrowedBytes() bool {
+	m := t.model
+	if m == nil {
+		return false
+	}
+	m.ownedMu.Lock()
+	defer m.ownedMu.Unlock()
+	return m.borrowed && !m.owned[t.Proto]
+}
+
 // markOwned records that the tensor's bytes are now its own.
 func (t *Tensor) markOwned() {
 	t.shared = false
-	if m := t.model; m != nil && m.borrowed {
+	m := t.model
+	if m == nil {
+		return
+	}
+	m.ownedMu.Lock()
+	defer m.ownedMu.Unlock()
+	if m.borrowed {
 		if m.owned == nil {
 			m.owned = map[*onnx.TensorProto]bool{}
 		}

@@ -85,6 +85,9 @@ func (v *Value) SetType(t *onnx.TypeProto) {
 // wherever it is stored, so passes should use this rather than Tensor. It
 // returns nil for values computed at run time and for sparse constants.
 func (v *Value) Const() *Tensor {
+	if v == nil {
+		return nil
+	}
 	if v.Tensor != nil {
 		return v.Tensor
 	}

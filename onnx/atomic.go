@@ -24,12 +24,11 @@ func AtomicWrite(path string, write func(w io.Writer) error) error {
 // discarded, so an interrupt removes it.
 func writeTemp(path string, write func(w io.Writer) error) (name string, err error) {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := createTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return "", fmt.Errorf("cannot write to %s: %w", dir, err)
 	}
 	tmpName := tmp.Name()
-	registerTemp(tmpName)
 	defer func() {
 		if err != nil {
 			tmp.Close()

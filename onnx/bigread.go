@@ -5,36 +5,35 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
-// readWhole reads a large file into memory that the program owns: an
-// anonymous mapping advised for huge pages, filled with one sequential
-// read. On virtual machines this is several times faster than mapping the
-// file copy-on-write, where every 4 KiB page costs a fault when read and
-// another when first written.
-// anon reports whether b is an anonymous mapping (to unmap when done).
-func readWhole(f *os.File, size int64) (b []byte, anon bool, err error) {
+// readWhole reads a large file into one buffer the program owns, advised
+// for huge pages and filled with one sequential read. On virtual machines
+// this is several times faster than mapping the file copy-on-write, where
+// every 4 KiB page costs a fault when read and another when first written.
+// The buffer is ordinary garbage-collected memory: it goes away with the
+// last tensor that aliases it.
+func readWhole(f *os.File, size int64) ([]byte, error) {
 	if size == 0 {
-		return []byte{}, false, nil
+		return []byte{}, nil
 	}
 	if int64(int(size)) != size {
-		return nil, false, fmt.Errorf("%s is too large to read on this platform", f.Name())
+		return nil, fmt.Errorf("%s is too large to read on this platform", f.Name())
 	}
-	b, err = syscall.Mmap(-1, 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		b = make([]byte, size)
-	} else {
-		anon = true
-		_ = syscall.Madvise(b, madvHugepage) // a hint: fine if refused
+	b := make([]byte, size)
+	if size >= 4<<20 {
+		// The hint needs a page-aligned start; it is fine if refused.
+		start := int((pageSize - uintptr(unsafe.Pointer(&b[0]))%pageSize) % pageSize)
+		_ = syscall.Madvise(b[start:], madvHugepage)
 	}
 	if _, err := io.ReadFull(f, b); err != nil {
-		if anon {
-			syscall.Munmap(b)
-		}
-		return nil, false, fmt.Errorf("reading %s: %w", f.Name(), err)
+		return nil, fmt.Errorf("reading %s: %w", f.Name(), err)
 	}
-	return b, anon, nil
+	return b, nil
 }
 
-// madvHugepage is MADV_HUGEPAGE (Linux).
-const madvHugepage = 14
+const (
+	pageSize     = 4096
+	madvHugepage = 14 // MADV_HUGEPAGE (Linux)
+)

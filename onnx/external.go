@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // ExternalRef is where an external tensor's bytes live.
@@ -82,18 +81,17 @@ func ResolveLocation(dir, location string) (string, error) {
 type ExternalStore struct {
 	dir   string
 	mu    sync.Mutex
-	files map[string]*mappedFile
+	files map[string]*loadedFile
 }
 
-type mappedFile struct {
-	data   []byte
-	mapped bool
-	err    error
+type loadedFile struct {
+	data []byte
+	err  error
 }
 
 // NewExternalStore returns a store for the model in folder dir.
 func NewExternalStore(dir string) *ExternalStore {
-	return &ExternalStore{dir: dir, files: map[string]*mappedFile{}}
+	return &ExternalStore{dir: dir, files: map[string]*loadedFile{}}
 }
 
 // Dir is the model's folder.
@@ -105,35 +103,29 @@ func (s *ExternalStore) file(location string) ([]byte, error) {
 	if f, ok := s.files[location]; ok {
 		return f.data, f.err
 	}
-	f := &mappedFile{}
+	f := &loadedFile{}
 	s.files[location] = f
 	path, err := ResolveLocation(s.dir, location)
 	if err != nil {
 		f.err = err
 		return nil, err
 	}
-	f.data, f.mapped, f.err = mapFile(path)
+	f.data, f.err = loadFile(path)
 	return f.data, f.err
 }
 
-func mapFile(path string) (data []byte, mapped bool, err error) {
+func loadFile(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, false, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() == 0 {
-		return []byte{}, false, nil
-	}
-	if int64(int(st.Size())) != st.Size() {
-		return nil, false, fmt.Errorf("%s is too large to read", path)
+		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	// Read into memory the program owns rather than mapped: passes change
 	// tensors in place (the file never changes), and on virtual machines
@@ -180,18 +172,11 @@ func (s *ExternalStore) Check(t *TensorProto) error {
 	return err
 }
 
-// Close unmaps the files. Slices returned by Bytes must not be used after.
+// Close drops the store's buffers (tensors that alias them keep them
+// alive until they go too).
 func (s *ExternalStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var first error
-	for k, f := range s.files {
-		if f.mapped {
-			if err := syscall.Munmap(f.data); err != nil && first == nil {
-				first = err
-			}
-		}
-		delete(s.files, k)
-	}
-	return first
+	clear(s.files)
+	return nil
 }

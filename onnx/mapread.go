@@ -22,7 +22,7 @@ func readMapped(path string, size int64) (*ModelProto, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, _, err := readWhole(f, size) // kept for the life of the process: tensors alias it
+	data, err := readWhole(f, size) // tensors alias it
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"os"
 	"sync"
 )
@@ -13,18 +14,27 @@ var temps struct {
 	removed bool // RemoveTempFiles ran: the program is exiting
 }
 
-func registerTemp(name string) {
+// createTemp creates and registers a temporary file in one step under the
+// lock, so an interrupt cannot fall between the two and miss it.
+func createTemp(dir, pattern string) (*os.File, error) {
 	temps.Lock()
 	defer temps.Unlock()
 	if temps.removed {
-		os.Remove(name) // created while the program was being interrupted
-		return
+		return nil, errInterrupted
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
 	}
 	if temps.names == nil {
 		temps.names = map[string]bool{}
 	}
-	temps.names[name] = true
+	temps.names[f.Name()] = true
+	return f, nil
 }
+
+// errInterrupted refuses new temporary files once the program is exiting.
+var errInterrupted = errors.New("interrupted")
 
 func unregisterTemp(name string) {
 	temps.Lock()

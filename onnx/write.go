@@ -207,9 +207,15 @@ func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPla
 	}
 	// Keep the input's offsets where they still fit, in offset order, so
 	// an unchanged model writes an identical side file; append the rest.
+	firstSeen := map[string]int{}
+	for i, p := range todo {
+		if _, ok := firstSeen[p.loc]; !ok {
+			firstSeen[p.loc] = i
+		}
+	}
 	sort.SliceStable(todo, func(i, j int) bool {
 		if todo[i].loc != todo[j].loc {
-			return false
+			return firstSeen[todo[i].loc] < firstSeen[todo[j].loc]
 		}
 		oi, oj := todo[i].offset, todo[j].offset
 		if oi < 0 || oj < 0 {
