@@ -22,6 +22,10 @@ type Pass struct {
 	Name    string
 	Doc     string // one line: what the pass does
 	Options []Option
+	// Check, when set, validates option values together (ranges, options
+	// that exclude each other) when the pipeline is parsed, so a mistake
+	// is a usage error reported before any model is read.
+	Check func(opts Args) error
 	// Run transforms m in place. It reports what it did through ctx.
 	Run func(ctx *Context, m *graph.Model, opts Args) error
 }

@@ -90,7 +90,13 @@ func NewStep(name string, given []KV) (Step, error) {
 			return Step{}, fmt.Errorf("pass %s: option %s %v", name, kv.Key, err)
 		}
 	}
-	return Step{Pass: p, Given: given}, nil
+	step := Step{Pass: p, Given: given}
+	if p.Check != nil {
+		if err := p.Check(step.Args()); err != nil {
+			return Step{}, fmt.Errorf("pass %s: %w", name, err)
+		}
+	}
+	return step, nil
 }
 
 func optionNames(p *Pass) string {

@@ -84,24 +84,34 @@ func checkOneLineError(t *testing.T, stderr, want string) {
 // sampleStep returns pass p with its default options, giving a sample
 // value to options that have no default (prune(sparsity=0.5), ...).
 func sampleStep(p *passes.Pass) string {
+	// Options are added one at a time, keeping each only if the pass
+	// still accepts the set (prune takes sparsity or threshold, not both).
 	var given []passes.KV
 	for _, o := range p.Options {
 		if o.Default != "" {
 			continue
 		}
+		var kv passes.KV
 		switch o.Kind {
 		case passes.Float:
-			given = append(given, passes.KV{Key: o.Name, Value: "0.5"})
+			kv = passes.KV{Key: o.Name, Value: "0.5"}
 		case passes.Enum:
-			if len(o.Values) > 0 {
-				given = append(given, passes.KV{Key: o.Name, Value: o.Values[0]})
+			if len(o.Values) == 0 {
+				continue
 			}
+			kv = passes.KV{Key: o.Name, Value: o.Values[0]}
+		default:
+			continue
+		}
+		if _, err := passes.NewStep(p.Name, append(given, kv)); err == nil || len(given) == 0 {
+			given = append(given, kv)
 		}
 	}
-	if s, err := passes.NewStep(p.Name, given); err == nil {
-		return passes.Pipeline{s}.String()
+	s, err := passes.NewStep(p.Name, given)
+	if err != nil {
+		panic(fmt.Sprintf("no accepted options for pass %s: %v", p.Name, err))
 	}
-	return p.Name
+	return passes.Pipeline{s}.String()
 }
 
 // hasCommand reports whether onnxopt has the named subcommand (others

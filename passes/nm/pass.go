@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,7 +31,8 @@ var Pass = &passes.Pass{
 		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 	},
-	Run: run,
+	Run:   run,
+	Check: check,
 }
 
 func init() { passes.Register(Pass) }
@@ -44,7 +46,8 @@ type job struct {
 	err     error
 }
 
-func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
+// check validates the options together.
+func check(a passes.Args) error {
 	n, mm := a.Int("n"), a.Int("m")
 	if mm < 2 || mm > 1<<16 {
 		return fmt.Errorf("m=%d is out of range: want 2 <= m <= 65536", mm)
@@ -52,12 +55,20 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if n < 1 || n >= mm {
 		return fmt.Errorf("n=%d is out of range: want 1 <= n < m (m=%d)", n, mm)
 	}
-	sel := passes.Selection{Ops: a.List("ops"), Include: a.List("include"), Exclude: a.List("exclude")}
-	for _, op := range sel.Ops {
-		if !contains(Ops, op) {
+	for _, op := range a.List("ops") {
+		if !slices.Contains(Ops, op) {
 			return fmt.Errorf("ops: nm does not handle %q (it handles %s)", op, strings.Join(Ops, ", "))
 		}
 	}
+	return nil
+}
+
+func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
+	if err := check(a); err != nil {
+		return err
+	}
+	n, mm := a.Int("n"), a.Int("m")
+	sel := passes.Selection{Ops: a.List("ops"), Include: a.List("include"), Exclude: a.List("exclude")}
 	pattern := fmt.Sprintf("%d:%d", n, mm)
 	ws := passes.FindWeights(m, sel, func(name, reason string) { ctx.Skip(name, "%s", reason) })
 	var jobs []*job

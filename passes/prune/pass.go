@@ -23,7 +23,8 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 		{Name: "min-elements", Kind: passes.Int, Default: "16", Doc: "leave tensors with fewer elements alone"},
 	},
-	Run: run,
+	Run:   run,
+	Check: func(a passes.Args) error { _, err := configure(a); return err },
 }
 
 func init() { passes.Register(Pass) }

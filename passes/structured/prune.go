@@ -22,7 +22,8 @@ var PruneChannels = &passes.Pass{
 		{Name: "include", Kind: passes.List, Doc: "only groups whose producing node or weight matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave alone groups whose producing node or weight matches one of these globs"},
 	},
-	Run: runPrune,
+	Run:   runPrune,
+	Check: checkPrune,
 }
 
 func init() {
@@ -38,18 +39,27 @@ type GroupReport struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func runPrune(ctx *passes.Context, m *graph.Model, args passes.Args) error {
+// checkPrune validates prune-channels' options together.
+func checkPrune(args passes.Args) error {
 	ratio := args.Float("ratio")
 	if ratio < 0 || ratio >= 1 || math.IsNaN(ratio) {
 		return fmt.Errorf("ratio must be in [0,1), got %g", ratio)
 	}
-	minCh, roundTo := args.Int("min-channels"), args.Int("round-to")
-	if minCh < 1 {
+	if minCh := args.Int("min-channels"); minCh < 1 {
 		return fmt.Errorf("min-channels must be at least 1, got %d", minCh)
 	}
-	if roundTo < 1 {
+	if roundTo := args.Int("round-to"); roundTo < 1 {
 		return fmt.Errorf("round-to must be at least 1, got %d", roundTo)
 	}
+	return nil
+}
+
+func runPrune(ctx *passes.Context, m *graph.Model, args passes.Args) error {
+	if err := checkPrune(args); err != nil {
+		return err
+	}
+	ratio := args.Float("ratio")
+	minCh, roundTo := args.Int("min-channels"), args.Int("round-to")
 	sel := passes.Selection{Include: args.List("include"), Exclude: args.List("exclude")}
 	an, err := Analyze(m)
 	if err != nil {
