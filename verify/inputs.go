@@ -188,6 +188,9 @@ func (s InputSpec) Shape(sh Shapes) ([]int64, error) {
 	return shape, nil
 }
 
+// MaxGeneratedBytes bounds the inputs GenerateInputs makes for one sample.
+var MaxGeneratedBytes int64 = 4 << 30
+
 // GenerateInputs makes one sample of random inputs for specs: the same seed
 // and sample number give the same values. Floats are uniform in [-1, 1);
 // integers are in [1, 8) (never 0, so integer division cannot trap; small,
@@ -195,6 +198,25 @@ func (s InputSpec) Shape(sh Shapes) ([]int64, error) {
 func GenerateInputs(specs []InputSpec, sh Shapes, seed int64, sample int) ([]Value, error) {
 	if err := sh.Check(specs); err != nil {
 		return nil, &ConfigError{err}
+	}
+	// Size everything first: a --shape typo must not exhaust memory.
+	var total int64
+	for _, s := range specs {
+		shape, err := s.Shape(sh)
+		if err != nil || s.Kind != KindTensor && s.Kind != KindOptional {
+			continue // reported below
+		}
+		n, err := onnx.NumElements(shape)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("input %q: %v", s.Name, err)}
+		}
+		b := onnx.StorageBytes(int32(s.DType), n)
+		if b < 0 {
+			b = n * 16 // strings: a rough size per element
+		}
+		if total += b; total > MaxGeneratedBytes || b > MaxGeneratedBytes {
+			return nil, &ConfigError{fmt.Errorf("generated inputs would take more than %d GiB (input %q has shape %v): give smaller --shape sizes", MaxGeneratedBytes>>30, s.Name, shape)}
+		}
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), uint64(sample)))
 	vals := make([]Value, len(specs))

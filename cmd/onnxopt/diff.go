@@ -66,6 +66,9 @@ model cannot be read or run; 2 for usage errors.`,
 				}
 				sh[name] = dims
 			}
+			if err := checkOutputs(args, []output{{"--html", htmlPath}}); err != nil {
+				return err
+			}
 			a, err := loadModel(args[0])
 			if err != nil {
 				return err

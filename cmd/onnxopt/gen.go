@@ -12,14 +12,13 @@ import (
 
 func init() { register(newGenCmd) }
 
-// newGenCmd is the hidden `gen` command, which writes the generated models
-// that tests and benchmarks use.
+// newGenCmd is the `gen` command, which writes the generated models that
+// the demo, tests and benchmarks use.
 func newGenCmd() *cobra.Command {
 	gen := &cobra.Command{
-		Use:    "gen mlp|cnn -o OUT [flags]",
-		Short:  "Generate a synthetic float32 model for tests and benchmarks",
-		Hidden: true,
-		Args:   cobra.NoArgs,
+		Use:   "gen mlp|cnn -o OUT [flags]",
+		Short: "Generate a synthetic float32 model (MLP stack or CNN) for trials and benchmarks",
+		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usageErrorf("gen needs a model kind: mlp or cnn")
 		},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/onnxopt/onnxopt/graph"
 )
@@ -31,4 +32,35 @@ func sameFile(a, b string) bool {
 	aa, _ := filepath.Abs(a)
 	bb, _ := filepath.Abs(b)
 	return aa == bb
+}
+
+// output is a file a command will write, named by the flag that chose it.
+type output struct{ flag, path string }
+
+// checkOutputs refuses, before any work, outputs that would overwrite one
+// of the input models or each other, and outputs that name a folder.
+// allowInput lists flags permitted to name an input (run -o --in-place).
+func checkOutputs(inputs []string, outs []output, allowInput ...string) error {
+	for i, o := range outs {
+		if o.path == "" {
+			continue
+		}
+		if st, err := os.Stat(o.path); err == nil && st.IsDir() {
+			return usageErrorf("%s %s is a folder; give a file name", o.flag, o.path)
+		}
+		for _, in := range inputs {
+			if sameFile(in, o.path) && !slices.Contains(allowInput, o.flag) {
+				if o.flag == "-o" {
+					return usageErrorf("-o %s is the input model; pass --in-place to overwrite it", o.path)
+				}
+				return usageErrorf("%s %s is an input model: it would be overwritten", o.flag, o.path)
+			}
+		}
+		for _, p := range outs[:i] {
+			if p.path != "" && sameFile(p.path, o.path) {
+				return usageErrorf("%s and %s name the same file %s", p.flag, o.flag, o.path)
+			}
+		}
+	}
+	return nil
 }

@@ -22,7 +22,7 @@ const (
 	exitUsage    = 2 // bad flags or arguments
 	exitMismatch = 3 // verify: outputs differ beyond tolerance
 
-	exitInterrupted = 130 // SIGINT or SIGTERM (128 + SIGINT's number)
+	exitInterrupted = 130 // SIGINT (128 + its number); SIGTERM gives 143
 )
 
 // exitError carries an exit code through cobra's error return.
@@ -80,7 +80,7 @@ func main() {
 
 // onInterrupt makes SIGINT and SIGTERM remove the temporary files of
 // writes in progress, so that no partial output remains, and exit with
-// 128+2 as shells do for an interrupted command.
+// 128 plus the signal's number (130, 143) as shells report it.
 func onInterrupt() {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -88,6 +88,9 @@ func onInterrupt() {
 		s := <-sig
 		onnx.RemoveTempFiles()
 		fmt.Fprintf(os.Stderr, "onnxopt: %v: stopped, no partial output left\n", s)
+		if s == syscall.SIGTERM {
+			os.Exit(128 + int(syscall.SIGTERM))
+		}
 		os.Exit(exitInterrupted)
 	}()
 }

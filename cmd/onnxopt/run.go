@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -53,8 +54,12 @@ or a YAML file (-f) with the same passes and options as data:
 			if pipeline != "" && file != "" {
 				return usageErrorf("give a pipeline with -p or -f, not both")
 			}
-			if sameFile(in, out) && !inPlace {
-				return usageErrorf("-o %s is the input model; pass --in-place to overwrite it", out)
+			allow := []string{}
+			if inPlace {
+				allow = append(allow, "-o")
+			}
+			if err := checkOutputs([]string{in}, []output{{"-o", out}, {"--report", report}}, allow...); err != nil {
+				return err
 			}
 			threshold, err := parseSize(extThreshold)
 			if err != nil {
@@ -140,6 +145,43 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 		}
 		parts = append(parts, fmt.Sprintf("constants %s -> %s", humanBytes(p.BytesBefore), humanBytes(p.BytesAfter)))
 		fmt.Fprintf(w, "%-16s %7.3fs  %s\n", p.Pass, p.Seconds, strings.Join(parts, ", "))
+		printNotes(w, p.Notes)
+		// When a pass changed nothing, say why (the full list is in --report).
+		unchanged := p.TensorsTouched == 0 && p.WeightsZeroed == 0 && p.NodesAdded == 0 && p.NodesRemoved == 0
+		if unchanged && len(p.Skipped) > 0 {
+			reasons := map[string]int{}
+			var order []string
+			for _, sk := range p.Skipped {
+				if reasons[sk.Reason] == 0 {
+					order = append(order, sk.Reason)
+				}
+				reasons[sk.Reason]++
+			}
+			for i, r := range order {
+				if i == 3 {
+					fmt.Fprintf(w, "%18s (%d more reasons in --report)\n", "", len(order)-3)
+					break
+				}
+				fmt.Fprintf(w, "%18s skipped %d: %s\n", "", reasons[r], r)
+			}
+		}
 	}
 	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, humanBytes(rep.FileBytes), rep.Seconds)
+}
+
+// printNotes shows a pass's notes: those about the model's opset always
+// (they change what runs it), the others up to a few.
+func printNotes(w io.Writer, notes []string) {
+	shown, hidden := 0, 0
+	for _, n := range notes {
+		if strings.Contains(n, "opset") || shown < 2 {
+			fmt.Fprintf(w, "%18s note: %s\n", "", n)
+			shown++
+		} else {
+			hidden++
+		}
+	}
+	if hidden > 0 {
+		fmt.Fprintf(w, "%18s (%d more notes in --report)\n", "", hidden)
+	}
 }
