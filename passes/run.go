@@ -36,7 +36,7 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 			opts.Progress(name, 0, 0)
 		}
 		pr.BytesBefore = ConstantBytes(m)
-		nodesBefore := countNodes(m.Graph)
+		before := nodeSet(m.Graph)
 		t0 := time.Now()
 		err := runOne(step.Pass, ctx, m, args)
 		pr.Seconds = time.Since(t0).Seconds()
@@ -44,23 +44,41 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 		if err != nil {
 			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
 		}
-		if err := m.Graph.Check(); err != nil {
+		// The check and the statistics run under the same guard as the
+		// pass: a graph broken badly enough to crash them is the pass's
+		// fault, reported as such.
+		if err := guard(func() error { return m.Graph.Check() }); err != nil {
 			return rep, fmt.Errorf("pass %s left an invalid graph: %w", step.Pass.Name, err)
 		}
-		nodesAfter := countNodes(m.Graph)
-		if nodesAfter > nodesBefore {
-			pr.NodesAdded += nodesAfter - nodesBefore
-		} else {
-			pr.NodesRemoved += nodesBefore - nodesAfter
+		if err := guard(func() error {
+			after := nodeSet(m.Graph)
+			for n := range after {
+				if !before[n] {
+					pr.NodesAdded++
+				}
+			}
+			for n := range before {
+				if !after[n] {
+					pr.NodesRemoved++
+				}
+			}
+			pr.BytesAfter = ConstantBytes(m)
+			return nil
+		}); err != nil {
+			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
 		}
-		pr.BytesAfter = ConstantBytes(m)
 	}
 	rep.BytesAfter = ConstantBytes(m)
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
 
-func runOne(p *Pass, ctx *Context, m *graph.Model, args Args) (err error) {
+func runOne(p *Pass, ctx *Context, m *graph.Model, args Args) error {
+	return guard(func() error { return p.Run(ctx, m, args) })
+}
+
+// guard runs fn, turning a panic into an error.
+func guard(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error (please report it with the model and the pipeline): %v", r)
@@ -69,13 +87,18 @@ func runOne(p *Pass, ctx *Context, m *graph.Model, args Args) (err error) {
 			}
 		}
 	}()
-	return p.Run(ctx, m, args)
+	return fn()
 }
 
-func countNodes(g *graph.Graph) int {
-	n := 0
-	g.Walk(func(s *graph.Graph) { n += len(s.Nodes) })
-	return n
+// nodeSet returns every node of g and its subgraphs.
+func nodeSet(g *graph.Graph) map[*graph.Node]bool {
+	set := map[*graph.Node]bool{}
+	g.Walk(func(s *graph.Graph) {
+		for _, n := range s.Nodes {
+			set[n] = true
+		}
+	})
+	return set
 }
 
 // ConstantBytes sums the storage bytes of every constant of the model:

@@ -3,6 +3,7 @@ package passes
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 )
@@ -78,6 +79,14 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 				}
 				continue
 			}
+			if v.IsInput() {
+				// An initializer listed as a graph input is only a default:
+				// callers may feed another value at run time.
+				if skip != nil {
+					skip(v.Name, "weight of "+n.String()+" is also a graph input (a caller may replace it at run time)")
+				}
+				continue
+			}
 			if t.DataType() != 1 { // float32
 				if skip != nil {
 					skip(v.Name, "not a float32 tensor")
@@ -132,7 +141,12 @@ func Sparsity(v []float32) float64 {
 // Glob reports whether name matches pattern, where '*' matches any run of
 // characters ('/' included, since node names use it) and '?' one character.
 func Glob(pattern, name string) bool {
-	re := "^" + strings.ReplaceAll(strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*"), `\?`, ".") + "$"
-	ok, _ := regexp.MatchString(re, name)
-	return ok
+	re, ok := globs.Load(pattern)
+	if !ok {
+		re, _ = globs.LoadOrStore(pattern, regexp.MustCompile("^"+strings.ReplaceAll(strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*"), `\?`, ".")+"$"))
+	}
+	return re.(*regexp.Regexp).MatchString(name)
 }
+
+// globs caches compiled patterns: Glob runs for every node and name.
+var globs sync.Map

@@ -37,6 +37,9 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 	if t == nil {
 		return nil, "weight " + wv.Name + " is computed at run time, not a constant", nil
 	}
+	if wv.IsInput() {
+		return nil, "weight " + wv.Name + " is also a graph input (a caller may replace it at run time)", nil
+	}
 	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
 		return nil, fmt.Sprintf("weight %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
 	}
@@ -49,7 +52,10 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 		return nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
 	l := &linear{node: n, weight: wv, w: w, kMajor: true, k: int(dims[0]), n: int(dims[1]), alpha: 1}
-	if a, ok := n.Input(0).Shape(); n.Input(0) != nil && ok && len(a) < 2 {
+	if n.Input(0) == nil {
+		return nil, "has no data input", nil
+	}
+	if a, ok := n.Input(0).Shape(); ok && len(a) < 2 {
 		return nil, "input is 1-D", nil
 	}
 	if n.OpType() == "MatMul" {

@@ -34,6 +34,9 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if t == nil {
 		return nil, nil, "weight " + wv.Name + " is computed at run time, not a constant", nil
 	}
+	if wv.IsInput() {
+		return nil, nil, "weight " + wv.Name + " is also a graph input (a caller may replace it at run time)", nil
+	}
 	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
 		return nil, nil, fmt.Sprintf("weight %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
 	}

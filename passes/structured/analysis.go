@@ -348,6 +348,10 @@ func (a *analyzer) param(d int, n *graph.Node, p *graph.Value, axis int) bool {
 		a.block(d, "%s: parameter %s is computed at run time", n, p.Name)
 		return false
 	}
+	if p.IsInput() {
+		a.block(d, "%s: parameter %s is also a graph input (its size is fixed by callers)", n, p.Name)
+		return false
+	}
 	if c.DataType() != int32(onnx.TensorProto_FLOAT) {
 		a.block(d, "%s: parameter %s is not float32", n, p.Name)
 		return false
@@ -402,6 +406,8 @@ func (a *analyzer) weight(d int, n *graph.Node, rank int) *graph.Value {
 	switch {
 	case c == nil:
 		a.block(d, "%s: weight %s is computed at run time", n, w.Name)
+	case w.IsInput():
+		a.block(d, "%s: weight %s is also a graph input (its size is fixed by callers)", n, w.Name)
 	case c.DataType() != int32(onnx.TensorProto_FLOAT):
 		a.block(d, "%s: weight %s is not float32", n, w.Name)
 	case rank > 0 && len(c.Dims()) != rank:
