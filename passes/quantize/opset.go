@@ -6,7 +6,6 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
-	"google.golang.org/protobuf/proto"
 )
 
 // changedSince lists default-domain ops whose inputs or attributes changed
@@ -28,12 +27,19 @@ func (q *quantizer) needOpset(v int64, what string) error {
 	if cur >= v {
 		return nil
 	}
+	// Decide for every node before changing any, so a refusal leaves the
+	// model as it was.
 	var bad []string
+	var todo []*graph.Node
 	q.m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
 			if n.Domain() == "" || n.Domain() == "ai.onnx" {
-				if since, ok := changedSince[n.OpType()]; ok && cur < since && since <= v && !upgrade(n, cur) {
-					bad = append(bad, n.String())
+				if since, ok := changedSince[n.OpType()]; ok && cur < since && since <= v {
+					if canUpgrade(n) {
+						todo = append(todo, n)
+					} else {
+						bad = append(bad, n.String())
+					}
 				}
 			}
 		}
@@ -42,8 +48,11 @@ func (q *quantizer) needOpset(v int64, what string) error {
 		if len(bad) > 5 {
 			bad = append(bad[:5], "...")
 		}
-		return fmt.Errorf("%s needs opset %d, but the model is at opset %d and these nodes would change meaning if it were raised: %s (convert the model to opset %d first)",
+		return fmt.Errorf("%s needs opset %d, but the model is at opset %d and these nodes would change meaning if it were raised: %s (onnxopt cannot convert them yet; exclude= the nodes that need the higher opset, or export the model at opset %d)",
 			what, v, cur, strings.Join(bad, ", "), v)
+	}
+	for _, n := range todo {
+		upgrade(n)
 	}
 	q.m.SetOpset("", v)
 	if ir := q.m.Proto.GetIrVersion(); ir < irFor(v) {
@@ -70,21 +79,36 @@ func irFor(v int64) int64 {
 	return 3
 }
 
-// upgrade rewrites n, written for opset cur, into the form later opsets
-// give the same meaning, when it knows how: Clip's min/max and Slice's
-// starts/ends/axes attributes become inputs; Softmax-like ops over the
-// last axis of an input of known rank mean the same in both forms.
-func upgrade(n *graph.Node, cur int64) bool {
-	g := n.Graph()
+// canUpgrade reports whether upgrade knows how to rewrite n, written for
+// an older opset, into the form later opsets give the same meaning.
+func canUpgrade(n *graph.Node) bool {
 	switch n.OpType() {
-	case "Clip", "Slice":
-		// The proto may be shared with the model this one was read from.
-		n.Proto = proto.Clone(n.Proto).(*onnx.NodeProto)
+	case "Clip":
+		// Its new min/max inputs are made as float32 constants.
+		et := n.Input(0).ElemType()
+		return et == 0 || et == int32(onnx.TensorProto_FLOAT)
+	case "Slice":
+		return len(n.Inputs()) == 1
+	case "Softmax", "LogSoftmax", "Hardmax":
+		// Over the last axis of an input of known rank both forms agree.
+		dims, ok := n.Input(0).Shape()
+		if !ok {
+			dims, ok = n.Output(0).Shape()
+		}
+		axis := n.AttrInt("axis", 1)
+		return ok && (axis == -1 || axis == int64(len(dims))-1)
 	}
+	return false
+}
+
+// upgrade rewrites a node canUpgrade accepted: Clip's min/max and Slice's
+// starts/ends/axes attributes become inputs; Softmax-like ops need nothing.
+func upgrade(n *graph.Node) {
+	g := n.Graph()
+	name := n.Name()
 	switch n.OpType() {
 	case "Clip":
 		lo, hi := n.AttrFloat("min", float32(-3.4028234663852886e38)), n.AttrFloat("max", float32(3.4028234663852886e38))
-		name := n.Name()
 		if name == "" {
 			name = "clip"
 		}
@@ -92,13 +116,8 @@ func upgrade(n *graph.Node, cur int64) bool {
 		n.RemoveAttr("max")
 		n.SetInput(1, floatInit(g, name+"_min", nil, []float32{lo}))
 		n.SetInput(2, floatInit(g, name+"_max", nil, []float32{hi}))
-		return true
 	case "Slice":
-		if len(n.Inputs()) != 1 {
-			return false
-		}
 		starts, ends, axes := n.AttrInts("starts"), n.AttrInts("ends"), n.AttrInts("axes")
-		name := n.Name()
 		if name == "" {
 			name = "slice"
 		}
@@ -110,19 +129,7 @@ func upgrade(n *graph.Node, cur int64) bool {
 		n.RemoveAttr("starts")
 		n.RemoveAttr("ends")
 		n.RemoveAttr("axes")
-		return true
-	case "Softmax", "LogSoftmax", "Hardmax":
-		dims, ok := n.Input(0).Shape()
-		if !ok {
-			dims, ok = n.Output(0).Shape()
-		}
-		axis := n.AttrInt("axis", 1)
-		if !ok || (axis != -1 && axis != int64(len(dims))-1) {
-			return false
-		}
-		return true
 	}
-	return false
 }
 
 func int64Init(g *graph.Graph, name string, v []int64) *graph.Value {
