@@ -56,6 +56,13 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 			samples = append(samples, vals)
 		}
 	}
+	candProto, err := onnx.ReadFile(candidate)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameInputs(specs, InputSpecs(candProto), reference, candidate); err != nil {
+		return nil, err
+	}
 	ref, err := Open(reference, cfg.Options)
 	if err != nil {
 		return nil, err
@@ -199,4 +206,39 @@ func pairOutputs(ref, cand []ValueInfo) (pairs []outputPair, unpaired []string) 
 		}
 	}
 	return pairs, unpaired
+}
+
+// sameInputs refuses to compare models whose inputs cannot take the same
+// values: an input of one missing from the other, or a different element
+// type or a different fixed size, named in the error.
+func sameInputs(ref, cand []InputSpec, refName, candName string) error {
+	byName := map[string]InputSpec{}
+	for _, c := range cand {
+		byName[c.Name] = c
+	}
+	for i, r := range ref {
+		c, ok := byName[r.Name]
+		if !ok {
+			if len(ref) != len(cand) {
+				return fmt.Errorf("the models take different inputs: %s has %d, %s has %d", refName, len(ref), candName, len(cand))
+			}
+			c = cand[i] // paired by position, as outputs are
+		}
+		if r.Kind != c.Kind || r.DType != c.DType {
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %q is %s in %s",
+				r.Name, typeString(r.Type), refName, c.Name, typeString(c.Type), candName)
+		}
+		if len(r.Dims) > 0 && len(c.Dims) > 0 {
+			if len(r.Dims) != len(c.Dims) {
+				return fmt.Errorf("the models take different inputs: %q has rank %d in %s but %d in %s", r.Name, len(r.Dims), refName, len(c.Dims), candName)
+			}
+			for k := range r.Dims {
+				if a, b := r.Dims[k].Size, c.Dims[k].Size; a > 0 && b > 0 && a != b {
+					return fmt.Errorf("the models take different inputs: dimension %d of %q is %d in %s but %d in %s",
+						k, r.Name, a, refName, b, candName)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/modelgen"
 )
 
 // TestOutputsNeverOverwriteInputs checks that every flag that writes a file
@@ -44,5 +46,20 @@ func TestOutputsNeverOverwriteInputs(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Fatalf("onnxopt %s wrote %s", strings.Join(c.args, " "), out)
 		}
+	}
+}
+
+// TestVerifyRefusesModelsWithDifferentInputs checks the message names the
+// input and both sizes instead of passing on ONNX Runtime's.
+func TestVerifyRefusesModelsWithDifferentInputs(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.onnx"), filepath.Join(dir, "b.onnx")
+	writeTiny(t, a)
+	if err := modelgen.WriteMLP(b, modelgen.MLPOptions{Dim: 16, Hidden: 16, Blocks: 1, Classes: 4}, false); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCaptured(t, "verify", a, b)
+	if code != exitFailure || !strings.Contains(stderr, `dimension 1 of "input" is 8 in`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
