@@ -3,7 +3,6 @@ package nm
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -91,7 +90,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	var mu sync.Mutex
 	done := int64(0)
-	parallel(len(jobs), ctx.Threads, func(i int) {
+	passes.Parallel(len(jobs), ctx.Threads, func(i int) {
 		jobs[i].run(int(n), int(mm))
 		mu.Lock()
 		done++
@@ -186,38 +185,4 @@ func (j *job) run(n, m int) {
 		return
 	}
 	j.changed = s.run(v, true)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// parallel calls fn(i) for i in [0, n) on up to threads goroutines (0: one
-// per core); results are written by index.
-func parallel(n, threads int, fn func(i int)) {
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	threads = min(threads, n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }

@@ -3,6 +3,7 @@ package prune
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/passes"
@@ -48,7 +49,7 @@ func configure(a passes.Args) (config, error) {
 	}
 	c.sel.Ops = a.List("ops")
 	for _, op := range c.sel.Ops {
-		if !contains(Ops, op) {
+		if !slices.Contains(Ops, op) {
 			return c, fmt.Errorf("ops: prune does not handle %q (it handles %s)", op, strings.Join(Ops, ", "))
 		}
 	}
@@ -59,13 +60,4 @@ func configure(a passes.Args) (config, error) {
 		return c, fmt.Errorf("min-elements=%d is negative", c.sel.MinElements)
 	}
 	return c, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -61,7 +61,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	switch {
 	case cfg.useThresh:
 		t := key(cfg.threshold)
-		parallel(len(items), ctx.Threads, func(i int) {
+		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			it := items[i]
 			it.split(len(it.v))
 			for _, c := range it.chunks {
@@ -80,13 +80,13 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		}
 		k := int64(math.Round(cfg.sparsity * float64(n)))
 		cut := countOrSelect(all, k, ctx.Threads)
-		parallel(len(items), ctx.Threads, func(i int) {
+		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			items[i].finish(cut.t)
 			prog.tick()
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
-		parallel(len(items), ctx.Threads, func(i int) {
+		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			it := items[i]
 			it.split(len(it.v))
 			k := int64(math.Round(cfg.sparsity * float64(len(it.v))))
@@ -104,7 +104,7 @@ func countOrSelect(chunks []*chunk, k int64, threads int) cut {
 	if k > 0 {
 		return selectSmallest(chunks, k, threads)
 	}
-	parallel(len(chunks), threads, func(i int) { chunks[i].countBelow(0) })
+	passes.Parallel(len(chunks), threads, func(i int) { chunks[i].countBelow(0) })
 	return cut{}
 }
 

@@ -1,6 +1,10 @@
 package prune
 
-import "math"
+import (
+	"math"
+
+	"github.com/onnxopt/onnxopt/passes"
+)
 
 // key orders weights by magnitude: the bits of |w|, which sort like the
 // magnitudes for every number (zeros, -0 included, are 0; NaN sorts above
@@ -48,7 +52,7 @@ func selectSmallest(chunks []*chunk, k int64, threads int) cut {
 	var total [maxBins]int64
 	for li, l := range levels {
 		dm := uint32(1)<<l.bits - 1
-		parallel(len(chunks), threads, func(i int) {
+		passes.Parallel(len(chunks), threads, func(i int) {
 			c := chunks[i]
 			h := c.hist[:dm+1]
 			clear(h)

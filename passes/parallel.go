@@ -1,4 +1,4 @@
-package prune
+package passes
 
 import (
 	"runtime"
@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 )
 
-// parallel calls fn(i) for i in [0, n) on up to threads goroutines (0:
+// Parallel calls fn(i) for i in [0, n) on up to threads goroutines (0:
 // one per core). Callers write results by index, so the outcome does not
 // depend on scheduling.
-func parallel(n, threads int, fn func(i int)) {
+func Parallel(n, threads int, fn func(i int)) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
