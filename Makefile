@@ -28,8 +28,11 @@ build:
 	$(GO) build ./...
 	$(GO) build -o $(BIN) ./cmd/onnxopt
 
+# The whole suite, then the packages that run work on several goroutines
+# (the passes and the copy-on-write IR) again under the race detector.
 test: setup
 	$(GO) test ./... -count=1 -timeout $(TEST_TIMEOUT)
+	$(GO) test -race ./onnx ./graph ./passes/... -count=1 -timeout $(TEST_TIMEOUT)
 
 demo: setup build
 	bash scripts/demo.sh
