@@ -104,7 +104,26 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 			out = append(out, w)
 		}
 	})
-	return out
+	// A weight shared with a node the user excluded stays as it is: the
+	// excluded node must see the same values.
+	kept := out[:0]
+	for _, w := range out {
+		excludedBy := ""
+		for _, u := range w.Uses {
+			if len(sel.Exclude) > 0 && !(Selection{Exclude: sel.Exclude}).matches(u.Name()) {
+				excludedBy = u.String()
+				break
+			}
+		}
+		if excludedBy != "" {
+			if skip != nil {
+				skip(w.Value.Name, "shared with excluded node "+excludedBy)
+			}
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return kept
 }
 
 func (s Selection) matches(names ...string) bool {

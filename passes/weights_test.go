@@ -41,3 +41,32 @@ func TestFindWeightsLeavesOverridableDefaults(t *testing.T) {
 		t.Errorf("w_default skip reason %q", skipped["w_default"])
 	}
 }
+
+// TestFindWeightsKeepsWeightsOfExcludedNodes checks that excluding a node
+// by name protects a weight it shares with a node that is not excluded.
+func TestFindWeightsKeepsWeightsOfExcludedNodes(t *testing.T) {
+	b := modelgen.NewBuilder("shared")
+	b.Input("x", onnx.TensorProto_FLOAT, 1, 4)
+	b.Init("w", []int64{4, 4}, make([]float32, 16))
+	b.Init("v", []int64{4, 4}, make([]float32, 16))
+	b.Op("first", "MatMul", []string{"x", "w"})
+	b.Op("head", "MatMul", []string{"first_output_0", "w"})
+	b.Op("other", "MatMul", []string{"head_output_0", "v"})
+	b.Output("other_output_0", onnx.TensorProto_FLOAT, 1, 4)
+	m, err := graph.FromProto(b.Model(17), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := map[string]string{}
+	ws := passes.FindWeights(m, passes.Selection{Exclude: []string{"head"}}, func(name, reason string) { skipped[name] = reason })
+	if len(ws) != 1 || ws[0].Value.Name != "v" {
+		var names []string
+		for _, w := range ws {
+			names = append(names, w.Value.Name)
+		}
+		t.Fatalf("weights %v, want only v", names)
+	}
+	if !strings.Contains(skipped["w"], "excluded node head") {
+		t.Errorf("w skip reason %q", skipped["w"])
+	}
+}
