@@ -80,7 +80,7 @@ func newGenMLPCmd() *cobra.Command {
 and a final MatMul to class scores. --size picks the width and depth so that
 the weights total about that many bytes (KB, MB, GB are binary); --dim and
 --blocks are kept when given with it.`,
-		Args: cobra.NoArgs,
+		Args: noPositionals("gen mlp"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
 				return err
@@ -126,7 +126,7 @@ func newGenCNNCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cnn -o OUT [flags]",
 		Short: "Generate a small ResNet-like CNN",
-		Args:  cobra.NoArgs,
+		Args:  noPositionals("gen cnn"),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := f.check(); err != nil {
 				return err
@@ -151,4 +151,15 @@ func newGenCNNCmd() *cobra.Command {
 	c.Flags().BoolVar(&o.Depthwise, "depthwise", false, "add a depthwise (group = channels) block")
 	c.Flags().BoolVar(&o.Concat, "concat", false, "add two branches joined by a Concat")
 	return c
+}
+
+// noPositionals refuses arguments, pointing at -o (a file name given
+// without -o is the usual slip).
+func noPositionals(cmd string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("%s takes no arguments (got %q); give the output file with -o", cmd, args[0])
+		}
+		return nil
+	}
 }
