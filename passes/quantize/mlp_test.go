@@ -138,4 +138,26 @@ func TestWakeWord(t *testing.T) {
 	}
 }
 
+// TestTransformerRecognizer quantizes the PP-OCRv4 text recognizer, whose
+// SVTR neck is a small transformer (attention and MLP MatMuls), with INT8
+// dynamic, and requires cosine >= 0.98 on its per-character class scores.
+func TestTransformerRecognizer(t *testing.T) {
+	ref, err := onnx.ReadFile(testenv.Model(t, "ppocr-rec.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, rep := apply(t, ref, "quantize")
+	// 13 MatMuls: 9 with constant weights (QKV, projections, MLP, head),
+	// 4 attention products whose both sides are computed at run time.
+	if len(rep.Tensors) != 9 {
+		t.Fatalf("%d weights quantized, want the transformer's 9 constant-weight MatMuls", len(rep.Tensors))
+	}
+	for i, c := range cosines(t, ref, q, 2, verify.Shapes{"x": {1, 3, 48, 320}}) {
+		t.Logf("output %d cosine %.5f (%d weights quantized)", i, c, len(rep.Tensors))
+		if c < 0.98 {
+			t.Errorf("output %d cosine %.5f, want >= 0.98", i, c)
+		}
+	}
+}
+
 var _ = graph.ReadFile
