@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/inspect"
@@ -112,7 +113,7 @@ func (td *TensorDiff) compare() error {
 	} else if d != nil && onnx.IsFloat(dtypeOf(td.a)) && !onnx.IsFloat(dtypeOf(td.b)) {
 		return td.setQuantized(d)
 	}
-	if !equalDims(a.Shape, b.Shape) {
+	if !slices.Equal(a.Shape, b.Shape) {
 		return nil
 	}
 	fa, okA, err := floats(td.a)
@@ -167,7 +168,7 @@ func (td *TensorDiff) setQuantized(d *dequantized) error {
 	data := d.data
 	dims := td.Before.Shape
 	switch {
-	case equalDims(dims, d.dims):
+	case slices.Equal(dims, d.dims):
 	case len(dims) == 2 && len(d.dims) == 2 && dims[0] == d.dims[1] && dims[1] == d.dims[0]:
 		data = transposed(data, d.dims[0], d.dims[1]) // Gemm(transB) weight
 	default:

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -171,7 +172,7 @@ func int64s(t *onnx.TensorProto) ([]int64, error) {
 // sameData reports whether two constants hold the same type, shape and
 // bytes.
 func sameData(a, b *graph.Value) (bool, error) {
-	if dtypeOf(a) != dtypeOf(b) || !equalDims(shapeOf(a), shapeOf(b)) || (a.Sparse == nil) != (b.Sparse == nil) {
+	if dtypeOf(a) != dtypeOf(b) || !slices.Equal(shapeOf(a), shapeOf(b)) || (a.Sparse == nil) != (b.Sparse == nil) {
 		return false, nil
 	}
 	if a.Sparse != nil {
@@ -217,18 +218,6 @@ func sameData(a, b *graph.Value) (bool, error) {
 		return false, err
 	}
 	return string(ra) == string(rb), nil
-}
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // errorStats measures how far got is from want: the largest absolute

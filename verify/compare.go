@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Tolerance decides whether an output passes.
@@ -117,7 +118,7 @@ func (d *Diff) addTensor(where string, r, c *Tensor, tol Tolerance) {
 		d.problem("%sdtype: reference %v, candidate %v", where, r.DType, c.DType)
 		return
 	}
-	if !sameShape(r.Shape, c.Shape) {
+	if !slices.Equal(r.Shape, c.Shape) {
 		d.problem("%sshape: reference %v, candidate %v", where, r.Shape, c.Shape)
 		return
 	}
@@ -195,18 +196,6 @@ func argmax(v []float64) int {
 		}
 	}
 	return best
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // finish computes the summary numbers and the verdict.

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onnxopt/onnxopt/diff"
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
 )
@@ -93,10 +94,10 @@ func externalBytes(p *onnx.ModelProto) int64 {
 }
 
 func tooBig(path string, file, ext, limit int64) error {
-	detail := humanBytes(file) + " of model file"
+	detail := diff.HumanBytes(file) + " of model file"
 	if ext > 0 {
-		detail += " + " + humanBytes(ext) + " of external data"
+		detail += " + " + diff.HumanBytes(ext) + " of external data"
 	}
 	return fmt.Errorf("%s needs at least %s of memory (%s), over --max-memory %s; give a larger --max-memory (0: no limit)",
-		path, humanBytes(file+ext), detail, humanBytes(limit))
+		path, diff.HumanBytes(file+ext), detail, diff.HumanBytes(limit))
 }
