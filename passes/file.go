@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -31,16 +32,23 @@ func ParseFile(path string) (Pipeline, error) {
 // ParseYAML parses a pipeline file's content (see ParseFile).
 func ParseYAML(b []byte) (Pipeline, error) {
 	var doc struct {
-		Passes []yaml.Node `yaml:"passes"`
+		Passes yaml.Node `yaml:"passes"`
 	}
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("not a pipeline file: %v", err)
+		return nil, fmt.Errorf("not a pipeline file: %v", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if len(doc.Passes) == 0 {
-		return nil, fmt.Errorf("the pipeline file has no 'passes' list")
+	if doc.Passes.Kind != yaml.SequenceNode {
+		if doc.Passes.Kind == 0 {
+			return nil, fmt.Errorf("the pipeline file has no 'passes' list")
+		}
+		return nil, fmt.Errorf("line %d: 'passes' must be a list (each item '- name' or '- name: {options}')", doc.Passes.Line)
+	}
+	if len(doc.Passes.Content) == 0 {
+		return nil, fmt.Errorf("the pipeline file has no 'passes' list (it is empty)")
 	}
 	var p Pipeline
-	for i, item := range doc.Passes {
+	for i, item := range doc.Passes.Content {
+		item := *item
 		var name string
 		var given []KV
 		switch item.Kind {

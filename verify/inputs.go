@@ -157,6 +157,29 @@ func (sh Shapes) Check(specs []InputSpec) error {
 
 // Shape resolves the shape of a tensor input: from sh by input name, else
 // each dimension fixed, or from sh by symbolic name, or 1.
+// Defaulted lists the dynamic dimensions of specs that sh leaves unset
+// (and so are given size 1), as "input dim N (name)" strings, so a command
+// can tell the user what it actually ran.
+func Defaulted(specs []InputSpec, sh Shapes) []string {
+	var out []string
+	for _, s := range specs {
+		if _, ok := sh[s.Name]; ok {
+			continue
+		}
+		for i, d := range s.Dims {
+			if d.Size >= 0 || d.Param != "" && len(sh[d.Param]) == 1 {
+				continue
+			}
+			name := d.Param
+			if name == "" {
+				name = "?"
+			}
+			out = append(out, fmt.Sprintf("%s dim %d (%s)", s.Name, i, name))
+		}
+	}
+	return out
+}
+
 func (s InputSpec) Shape(sh Shapes) ([]int64, error) {
 	if dims, ok := sh[s.Name]; ok {
 		if s.Dims != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 
+	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/verify"
 	"github.com/spf13/cobra"
 )
@@ -44,11 +45,17 @@ and the ratios stay fair. Only ONNX Runtime's run is timed.`,
 			if runs < 1 || warmup < 0 {
 				return usageErrorf("--runs must be at least 1 and --warmup at least 0")
 			}
-			for _, path := range args {
-				if _, err := loadModel(path); err != nil {
+			var first *graph.Model
+			for i, path := range args {
+				m, err := loadModel(path)
+				if err != nil {
 					return err
 				}
+				if i == 0 {
+					first = m
+				}
 			}
+			noteDefaulted(cmd, first, shapes)
 			results, err := verify.Bench(args, verify.BenchConfig{
 				Options: opts, Shapes: shapes, Seed: rf.seed, Runs: runs, Warmup: warmup,
 			})

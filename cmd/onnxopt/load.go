@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/verify"
+	"github.com/spf13/cobra"
 )
 
 // loadModel reads a model into the IR and checks it, with errors that name
@@ -63,4 +66,13 @@ func checkOutputs(inputs []string, outs []output, allowInput ...string) error {
 		}
 	}
 	return nil
+}
+
+// noteDefaulted tells the user (on stderr) which dynamic dimensions of the
+// generated inputs were given size 1 because no --shape set them: timing
+// or comparing a 1x3x1x1 image is rarely what was meant.
+func noteDefaulted(cmd *cobra.Command, m *graph.Model, shapes verify.Shapes) {
+	if d := verify.Defaulted(verify.InputSpecs(m.ToProto()), shapes); len(d) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "onnxopt: note: dynamic dimensions set to 1 (use --shape to size them): %s\n", strings.Join(d, ", "))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/verify"
 	"github.com/spf13/cobra"
 )
@@ -111,10 +112,18 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 			}
 			// Our own reader first: a broken model gets onnxopt's one-line
 			// message naming the problem, not the runtime's.
-			for _, path := range args {
-				if _, err := loadModel(path); err != nil {
+			var first *graph.Model
+			for i, path := range args {
+				m, err := loadModel(path)
+				if err != nil {
 					return err
 				}
+				if i == 0 {
+					first = m
+				}
+			}
+			if inputs == "" {
+				noteDefaulted(cmd, first, shapes)
 			}
 			tol := verify.Tolerance{RTol: rtol, ATol: atol, MinCosine: minCosine}
 			tol.CosineOnly = cmd.Flags().Changed("min-cosine") && !cmd.Flags().Changed("rtol") && !cmd.Flags().Changed("atol")
