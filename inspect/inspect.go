@@ -146,16 +146,18 @@ func (s *Summary) addSparse(v *graph.Value, gname string) error {
 		return err
 	}
 	b := vals.Bytes()
-	if idx := v.Sparse.GetIndices(); idx != nil {
-		b += graph.NewTensor(idx).Bytes()
-	}
 	dt := onnx.DataTypeName(vals.DataType())
+	s.Bytes[dt] += b
+	if idx := v.Sparse.GetIndices(); idx != nil {
+		it := graph.NewTensor(idx)
+		s.Bytes[onnx.DataTypeName(it.DataType())] += it.Bytes()
+		b += it.Bytes()
+	}
 	sp := 0.0
 	if n > 0 {
 		sp = 1 - float64(nnz)/float64(n)
 	}
 	s.Params += n
-	s.Bytes[dt] += b
 	s.TotalBytes += b
 	s.Tensors = append(s.Tensors, Tensor{Name: v.Name, DType: dt, Shape: nonNil(v.Sparse.GetDims()), Sparsity: sp, Bytes: b, Kind: "sparse", Graph: gname})
 	return nil
