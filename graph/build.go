@@ -284,6 +284,7 @@ func (m *Model) buildSubgraphs(n *Node, depth int) error {
 		if attrs == nil {
 			attrs = append([]*onnx.AttributeProto(nil), n.Proto.Attribute...)
 		}
+		m.hasSubgraphs = true
 		if a.G != nil {
 			sg, err := m.buildGraph(a.G, n.graph, n, depth+1)
 			if err != nil && depth > 0 && errors.Is(err, errTooDeep) {

@@ -17,7 +17,8 @@ type Model struct {
 	// models built in memory.
 	Store *onnx.ExternalStore
 
-	names map[string]bool // every value and node name in use, all graphs
+	names        map[string]bool // every value and node name in use, all graphs
+	hasSubgraphs bool            // some node holds a graph (If, Loop, Scan)
 
 	// borrowed is set when tensor bytes may be shared with a proto the
 	// caller still holds (FromProto) or with another model (Clone): the

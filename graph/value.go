@@ -132,7 +132,11 @@ func (v *Value) ReplaceAllUsesWith(w *Value) {
 			}
 		}
 	}
-	// Subgraph outputs can name outer values too.
+	// Subgraph outputs can name outer values too (only models that have
+	// subgraphs need the walk: passes call this once per rewritten node).
+	if v.graph == nil || !v.graph.Model.hasSubgraphs {
+		return
+	}
 	var fix func(g *Graph)
 	fix = func(g *Graph) {
 		for _, n := range g.Nodes {
