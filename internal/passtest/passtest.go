@@ -59,3 +59,45 @@ func Values(t testing.TB, m *graph.Model, name string) []float32 {
 	}
 	return v
 }
+
+// BenchMLP runs pipeline over a ~100 MB generated MLP b.N times, each
+// iteration from the original weights (restored outside the timer); the
+// bytes are the model's weights. It fails if the pass zeroed nothing.
+func BenchMLP(b *testing.B, pipeline string) {
+	opts := modelgen.MLPForBytes(100<<20, modelgen.MLPOptions{Seed: 1})
+	m, err := graph.FromProto(modelgen.MLP(opts), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tensors []*graph.Tensor
+	var saved [][]float32
+	for _, v := range m.Graph.Initializers {
+		data, err := v.Tensor.MutableFloat32s()
+		if err != nil {
+			b.Fatal(err)
+		}
+		tensors = append(tensors, v.Tensor)
+		saved = append(saved, append([]float32(nil), data...))
+	}
+	p, err := passes.Parse(pipeline)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(opts.WeightBytes())
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for i, t := range tensors {
+			data, _ := t.MutableFloat32s()
+			copy(data, saved[i])
+		}
+		b.StartTimer()
+		rep, err := passes.Run(p, m, passes.RunOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Passes[0].WeightsZeroed == 0 {
+			b.Fatal("nothing zeroed")
+		}
+	}
+}
