@@ -491,14 +491,14 @@ func opArith(op byte) opFunc {
 			walk(dims, []int64{0, 0}, steps, func(o []int64) {
 				x := math.Float32frombits(binary.LittleEndian.Uint32(a.raw[4*o[0]:]))
 				y := math.Float32frombits(binary.LittleEndian.Uint32(b.raw[4*o[1]:]))
-				binary.LittleEndian.PutUint32(out.raw[4*k:], math.Float32bits(arithF32(op, x, y)))
+				binary.LittleEndian.PutUint32(out.raw[4*k:], math.Float32bits(arith(op, x, y)))
 				k++
 			})
 		case onnx.TensorProto_DOUBLE:
 			walk(dims, []int64{0, 0}, steps, func(o []int64) {
 				x := math.Float64frombits(binary.LittleEndian.Uint64(a.raw[8*o[0]:]))
 				y := math.Float64frombits(binary.LittleEndian.Uint64(b.raw[8*o[1]:]))
-				binary.LittleEndian.PutUint64(out.raw[8*k:], math.Float64bits(arithF64(op, x, y)))
+				binary.LittleEndian.PutUint64(out.raw[8*k:], math.Float64bits(arith(op, x, y)))
 				k++
 			})
 		case onnx.TensorProto_INT64, onnx.TensorProto_INT32:
@@ -511,7 +511,7 @@ func opArith(op byte) opFunc {
 				if op == '/' && y == 0 {
 					divZero = true
 				} else {
-					z = arithInt(op, x, y)
+					z = arith(op, x, y)
 				}
 				if wide {
 					binary.LittleEndian.PutUint64(out.raw[8*k:], uint64(z))
@@ -530,7 +530,10 @@ func opArith(op byte) opFunc {
 	}
 }
 
-func arithF32(op byte, x, y float32) float32 {
+// arith applies a binary arithmetic op. Integers compute in int64 (int32
+// results wrap when stored, as in ONNX Runtime's two's complement kernels)
+// and divide truncating toward zero, as C++ does.
+func arith[T int64 | float32 | float64](op byte, x, y T) T {
 	switch op {
 	case '+':
 		return x + y
@@ -540,32 +543,6 @@ func arithF32(op byte, x, y float32) float32 {
 		return x * y
 	}
 	return x / y
-}
-
-func arithF64(op byte, x, y float64) float64 {
-	switch op {
-	case '+':
-		return x + y
-	case '-':
-		return x - y
-	case '*':
-		return x * y
-	}
-	return x / y
-}
-
-// arithInt computes in int64; int32 results wrap when stored, as in ONNX
-// Runtime's two's complement kernels.
-func arithInt(op byte, x, y int64) int64 {
-	switch op {
-	case '+':
-		return x + y
-	case '-':
-		return x - y
-	case '*':
-		return x * y
-	}
-	return x / y // truncates toward zero, as C++ does
 }
 
 func opSlice(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
