@@ -193,8 +193,17 @@ func dequantizeLinear(p *graph.Node) (*dequantized, error) {
 			}
 		}
 	}
-	if zero != nil && len(zero) != len(s) {
-		return nil, fmt.Errorf("%s: %d zero points for %d scales", p, len(zero), len(s))
+	if err := dequantizeInto(d.data, q, s, zero, index); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return d, nil
+}
+
+// dequantizeInto writes (q[i] - zero[k]) * scale[k] for k = index(i) (zero
+// may be nil: all zero points are 0).
+func dequantizeInto(out []float32, q []int64, scale []float32, zero []int64, index func(int) int) error {
+	if zero != nil && len(zero) != len(scale) {
+		return fmt.Errorf("%d zero points for %d scales", len(zero), len(scale))
 	}
 	for i, x := range q {
 		k := index(i)
@@ -202,9 +211,9 @@ func dequantizeLinear(p *graph.Node) (*dequantized, error) {
 		if zero != nil {
 			z = zero[k]
 		}
-		d.data[i] = float32(x-z) * s[k]
+		out[i] = float32(x-z) * scale[k]
 	}
-	return d, nil
+	return nil
 }
 
 // dynamicQuantizeMatMul reconstructs com.microsoft DynamicQuantizeMatMul's
@@ -236,25 +245,20 @@ func dynamicQuantizeMatMul(p *graph.Node) (*dequantized, error) {
 	if len(s) != 1 && len(s) != n {
 		return nil, fmt.Errorf("%s: %d scales for %d columns", p, len(s), n)
 	}
-	if zero != nil && len(zero) != len(s) {
-		return nil, fmt.Errorf("%s: %d zero points for %d scales", p, len(zero), len(s))
-	}
 	d := &dequantized{value: bv, dims: dims, data: make([]float32, len(q))}
 	d.info = Quantized{Scheme: "DynamicQuantizeMatMul", Node: nodeLabel(p), DType: onnx.DataTypeName(dtypeOf(bv)),
 		Bits: onnx.ElemBits(dtypeOf(bv)), Scale: sv.Name}
 	if zero != nil {
 		d.info.Zero = zv.Name
 	}
-	for i, x := range q {
-		k := 0
+	column := func(i int) int {
 		if len(s) > 1 {
-			k = i % n
+			return i % n
 		}
-		z := int64(0)
-		if zero != nil {
-			z = zero[k]
-		}
-		d.data[i] = float32(x-z) * s[k]
+		return 0
+	}
+	if err := dequantizeInto(d.data, q, s, zero, column); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return d, nil
 }
