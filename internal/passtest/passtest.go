@@ -3,6 +3,8 @@
 package passtest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -99,5 +101,27 @@ func BenchMLP(b *testing.B, pipeline string) {
 		if rep.Passes[0].WeightsZeroed == 0 {
 			b.Fatal("nothing zeroed")
 		}
+	}
+}
+
+// Golden compares got with testdata/name, or rewrites that file when
+// update is set (each test package's -update flag).
+func Golden(t testing.TB, name, got string, update bool) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

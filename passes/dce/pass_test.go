@@ -2,13 +2,12 @@ package dce_test
 
 import (
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/passes/dce"
@@ -144,7 +143,7 @@ func TestDCE(t *testing.T) {
 	if pr.Extra["initializers_removed"] != 2 || pr.Extra["sparse_initializers_removed"] != 1 {
 		t.Errorf("removed %v initializers and %v sparse, want 2 and 1", pr.Extra["initializers_removed"], pr.Extra["sparse_initializers_removed"])
 	}
-	golden(t, "dead.golden", g.DumpString())
+	passtest.Golden(t, "dead.golden", g.DumpString(), *update)
 
 	// A second sweep finds nothing.
 	st, err := dce.Sweep(m)
@@ -179,23 +178,5 @@ func TestDCEWrites(t *testing.T) {
 	}
 	if back.Graph.DumpString() != m.Graph.DumpString() {
 		t.Errorf("dump changed across a write and read")
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }

@@ -1,17 +1,16 @@
 package sparsestorage_test
 
 import (
-	"bytes"
 	"encoding/binary"
 	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	_ "github.com/onnxopt/onnxopt/passes/sparsestorage"
@@ -290,23 +289,5 @@ func TestSparseStorageFile(t *testing.T) {
 	if got := densify(t, w.Sparse); !equalBits(got, bits(data["w"])) {
 		t.Errorf("densified w differs after a write and read")
 	}
-	golden(t, "tiny.golden", back.Graph.DumpString())
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(want, []byte(got)) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	passtest.Golden(t, "tiny.golden", back.Graph.DumpString(), *update)
 }
