@@ -17,6 +17,10 @@ type Config struct {
 	Shapes   Shapes // sizes of dynamic dimensions of generated inputs
 	Samples  int    // generated samples; 0 means 1
 	Seed     int64
+	// ReferenceInputs and CandidateInputs, when set, are the models'
+	// input specs (InputSpecs) from a caller that has read the models
+	// already; Verify then does not read the files again.
+	ReferenceInputs, CandidateInputs []InputSpec
 }
 
 // Report is the outcome of Verify.
@@ -36,11 +40,10 @@ type Report struct {
 // could not be read, loaded or run; differences beyond tolerance are in
 // the report (Pass false).
 func Verify(reference, candidate string, cfg Config) (*Report, error) {
-	refProto, err := onnx.ReadFile(reference)
+	specs, err := inputSpecs(reference, cfg.ReferenceInputs)
 	if err != nil {
 		return nil, err
 	}
-	specs := InputSpecs(refProto)
 	var samples [][]Value
 	if cfg.InputDir != "" {
 		if samples, err = ReadInputDir(cfg.InputDir, specs); err != nil {
@@ -56,11 +59,11 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 			samples = append(samples, vals)
 		}
 	}
-	candProto, err := onnx.ReadFile(candidate)
+	candSpecs, err := inputSpecs(candidate, cfg.CandidateInputs)
 	if err != nil {
 		return nil, err
 	}
-	if err := sameInputs(specs, InputSpecs(candProto), reference, candidate); err != nil {
+	if err := sameInputs(specs, candSpecs, reference, candidate); err != nil {
 		return nil, err
 	}
 	ref, err := Open(reference, cfg.Options)
@@ -241,4 +244,17 @@ func sameInputs(ref, cand []InputSpec, refName, candName string) error {
 		}
 	}
 	return nil
+}
+
+// inputSpecs returns known, or else reads the model at path for its input
+// specs.
+func inputSpecs(path string, known []InputSpec) ([]InputSpec, error) {
+	if known != nil {
+		return known, nil
+	}
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return InputSpecs(m), nil
 }

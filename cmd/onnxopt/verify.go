@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/verify"
 	"github.com/spf13/cobra"
 )
@@ -112,23 +111,23 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 			}
 			// Our own reader first: a broken model gets onnxopt's one-line
 			// message naming the problem, not the runtime's.
-			var first *graph.Model
+			// The specs are all Verify needs from the files it runs.
+			specs := make([][]verify.InputSpec, len(args))
 			for i, path := range args {
 				m, err := loadModel(path)
 				if err != nil {
 					return err
 				}
-				if i == 0 {
-					first = m
-				}
+				specs[i] = verify.InputSpecs(m.ToProto())
 			}
 			if inputs == "" {
-				noteDefaulted(cmd, first, shapes)
+				noteDefaulted(cmd, specs[0], shapes)
 			}
 			tol := verify.Tolerance{RTol: rtol, ATol: atol, MinCosine: minCosine}
 			tol.CosineOnly = cmd.Flags().Changed("min-cosine") && !cmd.Flags().Changed("rtol") && !cmd.Flags().Changed("atol")
 			rep, err := verify.Verify(args[0], args[1], verify.Config{
 				Options: opts, Tolerance: tol, InputDir: inputs, Shapes: shapes, Samples: samples, Seed: rf.seed,
+				ReferenceInputs: specs[0], CandidateInputs: specs[1],
 			})
 			if err != nil {
 				return runError(err)
