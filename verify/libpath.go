@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/onnxopt/onnxopt/internal/cachedir"
 )
 
 // ORTVersion is the ONNX Runtime release onnxopt is tested against and that
@@ -51,22 +53,8 @@ func (e *LibraryError) Error() string {
 
 func (e *LibraryError) Unwrap() error { return e.Err }
 
-// cacheDir is the folder `make setup` fills: $ONNXOPT_CACHE, else the
-// user's cache folder plus "onnxopt". It must agree with
-// internal/testenv.CacheDir (a test checks that).
-func cacheDir() string {
-	if d := os.Getenv("ONNXOPT_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "onnxopt")
-}
-
 // cacheLibraryDir is where `make setup` puts the ONNX Runtime library.
-func cacheLibraryDir() string { return filepath.Join(cacheDir(), "onnxruntime-"+ORTVersion) }
+func cacheLibraryDir() string { return filepath.Join(cachedir.Dir(), "onnxruntime-"+ORTVersion) }
 
 // findLibrary picks the ONNX Runtime library to load: $ONNXOPT_ORT_LIB (a
 // file, or a folder holding the library) when set, else the copy `make

@@ -5,21 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/onnxopt/onnxopt/internal/testenv"
 )
-
-// TestCacheDirAgrees keeps the library lookup in step with the folder
-// `make setup` fills and the tests read.
-func TestCacheDirAgrees(t *testing.T) {
-	if got, want := cacheDir(), testenv.CacheDir(); got != want {
-		t.Errorf("cacheDir() = %s, testenv.CacheDir() = %s", got, want)
-	}
-	t.Setenv("ONNXOPT_CACHE", "/somewhere/else")
-	if got, want := cacheDir(), testenv.CacheDir(); got != want {
-		t.Errorf("with ONNXOPT_CACHE: cacheDir() = %s, testenv.CacheDir() = %s", got, want)
-	}
-}
 
 func TestFindLibrary(t *testing.T) {
 	dir := t.TempDir()

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/cachedir"
 )
 
 // SetupHint says how to install everything the tests need.
@@ -15,16 +17,7 @@ const SetupHint = "run `make setup` (installs libonnx-testdata and fetches ONNX 
 
 // CacheDir is the folder that `make setup` fills: $ONNXOPT_CACHE, else the
 // user's cache folder plus "onnxopt".
-func CacheDir() string {
-	if d := os.Getenv("ONNXOPT_CACHE"); d != "" {
-		return d
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		d = os.TempDir()
-	}
-	return filepath.Join(d, "onnxopt")
-}
+func CacheDir() string { return cachedir.Dir() }
 
 // BackendSuiteDir is where Debian's libonnx-testdata installs the ONNX backend
 // test suite (folders node/, pytorch-converted/, pytorch-operator/, simple/).
