@@ -296,15 +296,12 @@ func opUnsqueeze(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
 		return nil, skipf("Unsqueeze has no axes")
 	}
 	r := len(x.dims) + len(axes)
+	norm, err := normAxes(axes, r)
+	if err != nil {
+		return nil, err
+	}
 	ins := make([]bool, r)
-	for _, a := range axes {
-		a, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if ins[a] {
-			return nil, skipf("axis %d repeated", a)
-		}
+	for _, a := range norm {
 		ins[a] = true
 	}
 	dims := make([]int64, 0, r)
@@ -582,16 +579,11 @@ func opSlice(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
 	for i := range step {
 		step[i] = 1
 	}
-	seen := make([]bool, r)
-	for i, a := range axes {
-		a, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if seen[a] {
-			return nil, skipf("axis %d repeated", a)
-		}
-		seen[a] = true
+	norm, err := normAxes(axes, r)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range norm {
 		s := int64(1)
 		if steps != nil {
 			s = steps[i]

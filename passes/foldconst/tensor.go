@@ -236,3 +236,21 @@ func normAxis(axis int64, rank int) (int64, error) {
 	}
 	return axis, nil
 }
+
+// normAxes normalizes each axis (see normAxis) and refuses repeats.
+func normAxes(axes []int64, rank int) ([]int64, error) {
+	out := make([]int64, len(axes))
+	seen := make([]bool, rank)
+	for i, a := range axes {
+		a, err := normAxis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if seen[a] {
+			return nil, skipf("axis %d repeated", a)
+		}
+		seen[a] = true
+		out[i] = a
+	}
+	return out, nil
+}
