@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"strings"
 )
 
 // dtypeNames maps TensorProto data types to the short names onnxopt prints.
@@ -44,20 +43,6 @@ func DataTypeName(dt int32) string {
 		return n
 	}
 	return fmt.Sprintf("dtype(%d)", dt)
-}
-
-// ParseDataType is the inverse of DataTypeName; it also accepts ONNX's
-// upper-case enum names ("FLOAT", "INT8").
-func ParseDataType(name string) (int32, bool) {
-	for dt, n := range dtypeNames {
-		if n == name {
-			return dt, true
-		}
-	}
-	if v, ok := TensorProto_DataType_value[strings.ToUpper(name)]; ok && v != 0 {
-		return v, true
-	}
-	return 0, false
 }
 
 // ElemBits returns the storage size of one element in bits (4 for int4, 2

@@ -143,20 +143,6 @@ func (s Selection) matches(names ...string) bool {
 	return !match(s.Exclude)
 }
 
-// Sparsity returns the fraction of exact zeros in v.
-func Sparsity(v []float32) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	z := 0
-	for _, x := range v {
-		if x == 0 {
-			z++
-		}
-	}
-	return float64(z) / float64(len(v))
-}
-
 // Glob reports whether name matches pattern, where '*' matches any run of
 // characters ('/' included, since node names use it) and '?' one character.
 func Glob(pattern, name string) bool {
