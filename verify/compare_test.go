@@ -29,6 +29,7 @@ var nan32, inf32 = float32(math.NaN()), float32(math.Inf(1))
 
 func TestCompare(t *testing.T) {
 	tol := DefaultTolerance
+	numpy := Tolerance{RTol: 1e-5, ATol: 1e-8} // numpy.allclose's defaults
 	for _, c := range []struct {
 		name      string
 		ref, cand Value
@@ -39,7 +40,8 @@ func TestCompare(t *testing.T) {
 	}{
 		{"identical", f32([]int64{3}, 1, 2, 3), f32([]int64{3}, 1, 2, 3), tol, true, 0, "ok"},
 		{"within allclose", f32([]int64{2}, 1000, 0), f32([]int64{2}, 1000.009, 0), tol, true, 0.009, "ok"},
-		{"outside allclose", f32([]int64{2}, 1, 0), f32([]int64{2}, 1, 1e-7), tol, false, 1e-7, "1 of 2 elements outside"},
+		{"outside allclose", f32([]int64{2}, 1, 0), f32([]int64{2}, 1, 1e-7), numpy, false, 1e-7, "1 of 2 elements outside"},
+		{"outside default", f32([]int64{2}, 1, 0), f32([]int64{2}, 1, 2e-6), tol, false, 2e-6, "1 of 2 elements outside"},
 		{"NaN in both", f32([]int64{2}, nan32, 1), f32([]int64{2}, nan32, 1), tol, true, 0, "ok"},
 		{"NaN in candidate", f32([]int64{2}, 0, 1), f32([]int64{2}, nan32, 1), tol, false, math.Inf(1), "NaN or infinite"},
 		{"NaN in reference", f32([]int64{1}, nan32), f32([]int64{1}, 0), tol, false, math.Inf(1), "NaN or infinite"},
@@ -160,5 +162,56 @@ func TestPairOutputs(t *testing.T) {
 		if got := strings.Join(unpaired, ","); got != c.unpaired {
 			t.Errorf("%v vs %v: unpaired %q, want %q", c.ref, c.cand, got, c.unpaired)
 		}
+	}
+}
+
+// TestDefaultToleranceSeparatesReorderFromChange holds the default's
+// promise: outputs near zero (terms that cancel), summed in another order,
+// pass where numpy's defaults fail them; a few weights changed by 0.1% fail.
+func TestDefaultToleranceSeparatesReorderFromChange(t *testing.T) {
+	const rows, k = 64, 512
+	w := make([]float32, rows*k)
+	x := make([]float32, k)
+	seed := uint32(7)
+	rnd := func() float32 { seed = seed*1664525 + 1013904223; return float32(seed>>8)/float32(1<<24) - 0.5 }
+	for i := range x {
+		x[i] = rnd() + 1 // away from zero: the last term cancels the rest
+	}
+	for r := range rows {
+		var s float64
+		for j := range k - 1 {
+			w[r*k+j] = rnd() / 11 // about 1/sqrt(k), as layers are initialised
+			s += float64(w[r*k+j]) * float64(x[j])
+		}
+		w[r*k+k-1] = float32(-s / float64(x[k-1]))
+	}
+	dot := func(w []float32, reverse bool) []float32 {
+		out := make([]float32, rows)
+		for r := range rows {
+			var s float32
+			for j := range k {
+				if reverse {
+					j = k - 1 - j
+				}
+				s += w[r*k+j] * x[j]
+			}
+			out[r] = s
+		}
+		return out
+	}
+	ref := f32([]int64{rows}, dot(w, false)...)
+	reordered := f32([]int64{rows}, dot(w, true)...)
+	if d := Compare("y", ref, reordered, Tolerance{RTol: 1e-5, ATol: 1e-8}); d.Pass {
+		t.Fatalf("reordered sums near zero pass numpy's defaults (max abs %g): the case tests nothing", d.MaxAbsErr)
+	}
+	if d := Compare("y", ref, reordered, DefaultTolerance); !d.Pass {
+		t.Fatalf("reordered sums fail the default tolerance: max abs %g: %v", d.MaxAbsErr, d.Problems)
+	}
+	changed := append([]float32{}, w...)
+	for i := 0; i < len(changed); i += 997 {
+		changed[i] *= 1.001
+	}
+	if d := Compare("y", ref, f32([]int64{rows}, dot(changed, false)...), DefaultTolerance); d.Pass {
+		t.Fatalf("weights changed by 0.1%% passed the default tolerance (max abs %g)", d.MaxAbsErr)
 	}
 }

@@ -75,8 +75,11 @@ and compares every output: max abs error, relative L2 error, cosine
 similarity, and top-1 agreement for class-score outputs (rank >= 2, last
 dimension > 1). Outputs are paired by name, or by position when the names
 differ. Shapes and dtypes must match; integer, bool and string outputs must
-be equal; floating-point outputs must satisfy numpy.allclose with --rtol and
---atol (NaN equals NaN at the same place), or reach --min-cosine.
+be equal; floating-point outputs must satisfy numpy.allclose's rule
+|candidate - reference| <= atol + rtol*|reference| with --rtol and --atol
+(NaN equals NaN at the same place), or reach --min-cosine. The defaults
+(rtol 1e-5 as numpy, atol 1e-6) pass rewrites that only reorder float32 sums
+and fail real changes of the computation; float16 outputs want --rtol 1e-3.
 
 Inputs are random (fixed --seed; dynamic dimensions from --shape, else 1),
 or read with --inputs from a folder in the ONNX test-data layout
@@ -156,8 +159,8 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	f.StringVar(&inputs, "inputs", "", "read inputs from `DIR` (ONNX test-data layout) instead of generating them")
 	f.IntVar(&samples, "samples", 1, "number of generated input samples")
-	f.Float64Var(&rtol, "rtol", verify.DefaultTolerance.RTol, "relative tolerance (numpy.allclose)")
-	f.Float64Var(&atol, "atol", verify.DefaultTolerance.ATol, "absolute tolerance (numpy.allclose)")
+	f.Float64Var(&rtol, "rtol", verify.DefaultTolerance.RTol, "relative tolerance (numpy.allclose rule; see above for the default)")
+	f.Float64Var(&atol, "atol", verify.DefaultTolerance.ATol, "absolute tolerance (numpy.allclose rule)")
 	f.Float64Var(&minCosine, "min-cosine", 0, "pass floating-point outputs whose cosine similarity reaches this (alone, unless --rtol or --atol is also given)")
 	return cmd
 }
