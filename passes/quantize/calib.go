@@ -10,7 +10,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // histBins is the resolution of the histograms percentile and entropy
@@ -40,7 +40,7 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := verify.OpenBytes(b, verify.Options{Threads: q.ctx.Threads})
+	s, err := ort.OpenBytes(b, ort.Options{Threads: q.ctx.Threads})
 	if err != nil {
 		return nil, nil, fmt.Errorf("calibration: %w", err)
 	}
@@ -49,7 +49,7 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 	for i, o := range s.Outputs() {
 		index[o.Name] = i
 	}
-	specs := verify.InputSpecs(p)
+	specs := ort.InputSpecs(p)
 	samples, err := q.sampleSource(specs)
 	if err != nil {
 		return nil, nil, err
@@ -65,8 +65,8 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 				return fmt.Errorf("calibration sample %d: %w", i, err)
 			}
 			for k, v := range vals {
-				t, ok := out[index[v.Name]].(*verify.Tensor)
-				if !ok || t.DType != verify.Float32 {
+				t, ok := out[index[v.Name]].(*ort.Tensor)
+				if !ok || t.DType != ort.Float32 {
 					return fmt.Errorf("calibration: %s is not a float32 tensor", v.Name)
 				}
 				fn(k, onnx.BytesAsFloat32s(t.Raw))
@@ -237,15 +237,15 @@ func klDivergence(p, q []float64) float64 {
 // samples yields calibration inputs one at a time.
 type samples struct {
 	n   int
-	get func(i int) ([]verify.Value, error)
+	get func(i int) ([]ort.Value, error)
 }
 
 // sampleSource returns random samples (calib=random) or the sub-folders of
 // the calibration folder, each holding input_N.pb files for one sample.
-func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
+func (q *quantizer) sampleSource(specs []ort.InputSpec) (*samples, error) {
 	if q.cfg.calib == "random" {
-		return &samples{n: q.cfg.samples, get: func(i int) ([]verify.Value, error) {
-			v, err := verify.GenerateInputs(specs, q.cfg.shapes, 1, i)
+		return &samples{n: q.cfg.samples, get: func(i int) ([]ort.Value, error) {
+			v, err := ort.GenerateInputs(specs, q.cfg.shapes, 1, i)
 			if err != nil {
 				return nil, fmt.Errorf("calibration inputs: %w (use calib=DIR)", err)
 			}
@@ -266,8 +266,8 @@ func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
 	if len(dirs) == 0 {
 		dirs = []string{q.cfg.calib}
 	}
-	return &samples{n: len(dirs), get: func(i int) ([]verify.Value, error) {
-		v, err := verify.ReadInputDir(dirs[i], specs)
+	return &samples{n: len(dirs), get: func(i int) ([]ort.Value, error) {
+		v, err := ort.ReadInputDir(dirs[i], specs)
 		if err != nil {
 			return nil, fmt.Errorf("calibration sample %s: %w", dirs[i], err)
 		}
@@ -282,7 +282,7 @@ func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
 // dimension other than the first (the batch) that shapes does not size:
 // generated at size 1, an image model would be calibrated on 1x1 images,
 // whose activation ranges are nothing like real ones.
-func unsizedDims(specs []verify.InputSpec, sh verify.Shapes) error {
+func unsizedDims(specs []ort.InputSpec, sh ort.Shapes) error {
 	for _, s := range specs {
 		if _, ok := sh[s.Name]; ok {
 			continue
@@ -307,7 +307,7 @@ func unsizedDims(specs []verify.InputSpec, sh verify.Shapes) error {
 
 // exampleShape writes dims as AxBxC, with 1 for the batch and 224 for other
 // dynamic dimensions.
-func exampleShape(dims []verify.Dim) string {
+func exampleShape(dims []ort.Dim) string {
 	parts := make([]string, len(dims))
 	for i, d := range dims {
 		switch {

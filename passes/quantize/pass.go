@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
-	"github.com/onnxopt/onnxopt/verify"
 )
 
 // Pass is the quantize pass.
@@ -50,7 +50,7 @@ type config struct {
 	samples    int
 	method     string
 	percentile float64
-	shapes     verify.Shapes
+	shapes     ort.Shapes
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -93,7 +93,7 @@ func parseConfig(a passes.Args) (*config, error) {
 		}
 		c.ops[op] = true
 	}
-	c.shapes = verify.Shapes{}
+	c.shapes = ort.Shapes{}
 	for _, sh := range a.List("shapes") {
 		name, dims, ok := strings.Cut(sh, ":")
 		if !ok || name == "" {

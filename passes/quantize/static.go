@@ -6,7 +6,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // static inserts QuantizeLinear/DequantizeLinear pairs on the activation
@@ -19,7 +19,7 @@ func (q *quantizer) static(targets []*graph.Node) error {
 	act := qtypes["uint8"]
 	if q.cfg.calib == "random" {
 		// Refuse before changing anything.
-		if err := unsizedDims(verify.InputSpecs(q.m.ToProto()), q.cfg.shapes); err != nil {
+		if err := unsizedDims(ort.InputSpecs(q.m.ToProto()), q.cfg.shapes); err != nil {
 			return err
 		}
 	}
