@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
 )
 
@@ -26,9 +27,9 @@ type ValueError struct {
 
 // RunOptions configure RunOutputs.
 type RunOptions struct {
-	Session verify.Options
-	Shapes  verify.Shapes // sizes of dynamic input dimensions
-	Samples int           // random input samples; 0 means 1
+	Session ort.Options
+	Shapes  ort.Shapes // sizes of dynamic input dimensions
+	Samples int        // random input samples; 0 means 1
 	Seed    int64
 	// PerLayer also compares matched intermediate values, exposed as extra
 	// outputs in temporary copies of both models; at most MaxLayers of
@@ -76,18 +77,18 @@ func (r *Result) RunOutputs(pathA, pathB string, opts RunOptions) error {
 			return fmt.Errorf("%s: %w", pathB, err)
 		}
 	}
-	sa, err := verify.Open(runA, opts.Session)
+	sa, err := ort.Open(runA, opts.Session)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pathA, err)
 	}
 	defer sa.Close()
-	sb, err := verify.Open(runB, opts.Session)
+	sb, err := ort.Open(runB, opts.Session)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pathB, err)
 	}
 	defer sb.Close()
 
-	specs := verify.InputSpecs(r.a.ToProto())
+	specs := ort.InputSpecs(r.a.ToProto())
 	feedA, err := r.arrange(sa, specs, true)
 	if err != nil {
 		return fmt.Errorf("%s: %w", pathA, err)
@@ -100,7 +101,7 @@ func (r *Result) RunOutputs(pathA, pathB string, opts RunOptions) error {
 	diffs := make([]*verify.Diff, len(all))
 	idxA, idxB := outputIndex(sa), outputIndex(sb)
 	for s := 0; s < max(opts.Samples, 1); s++ {
-		in, err := verify.GenerateInputs(specs, opts.Shapes, opts.Seed, s)
+		in, err := ort.GenerateInputs(specs, opts.Shapes, opts.Seed, s)
 		if err != nil {
 			return fmt.Errorf("%s: %w", pathA, err)
 		}
@@ -205,7 +206,7 @@ func exposeValues(path, out string, pairs []valuePair, first bool) (string, erro
 
 // arrange maps each session input to the index of the spec (an input of
 // the first model) that feeds it: by name, or through the matching.
-func (r *Result) arrange(s *verify.Session, specs []verify.InputSpec, first bool) ([]int, error) {
+func (r *Result) arrange(s *ort.Session, specs []ort.InputSpec, first bool) ([]int, error) {
 	byName := map[string]int{}
 	for i, sp := range specs {
 		byName[sp.Name] = i
@@ -227,15 +228,15 @@ func (r *Result) arrange(s *verify.Session, specs []verify.InputSpec, first bool
 	return out, nil
 }
 
-func pickValues(vals []verify.Value, idx []int) []verify.Value {
-	out := make([]verify.Value, len(idx))
+func pickValues(vals []ort.Value, idx []int) []ort.Value {
+	out := make([]ort.Value, len(idx))
 	for i, j := range idx {
 		out[i] = vals[j]
 	}
 	return out
 }
 
-func outputIndex(s *verify.Session) map[string]int {
+func outputIndex(s *ort.Session) map[string]int {
 	m := map[string]int{}
 	for i, o := range s.Outputs() {
 		m[o.Name] = i

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"github.com/onnxopt/onnxopt/ort"
 	"io"
 	"sort"
 	"text/tabwriter"
@@ -12,8 +13,8 @@ import (
 
 // BenchConfig says how Bench times models.
 type BenchConfig struct {
-	Options Options // how sessions run (execution provider, threads)
-	Shapes  Shapes  // sizes of dynamic dimensions of the generated inputs
+	Options ort.Options // how sessions run (execution provider, threads)
+	Shapes  ort.Shapes  // sizes of dynamic dimensions of the generated inputs
 	Seed    int64
 	Runs    int // timed runs per model; 0 means 20
 	Warmup  int // untimed runs per model first
@@ -51,18 +52,18 @@ func Bench(models []string, cfg BenchConfig) ([]BenchResult, error) {
 		runs = 20
 	}
 	results := make([]BenchResult, len(models))
-	feeds := make([]prepared, len(models))
+	feeds := make([]*ort.Prepared, len(models))
 	defer func() {
 		for _, f := range feeds {
 			if f != nil {
-				f.release()
+				f.Release()
 			}
 		}
 	}()
-	if _, err := LoadRuntime(); err != nil {
+	if _, err := ort.LoadRuntime(); err != nil {
 		return nil, err // not part of any session's creation time
 	}
-	var sessions []*Session
+	var sessions []*ort.Session
 	defer func() {
 		for _, s := range sessions {
 			s.Close()
@@ -73,13 +74,13 @@ func Bench(models []string, cfg BenchConfig) ([]BenchResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		specs := InputSpecs(m)
-		vals, err := GenerateInputs(specs, cfg.Shapes, cfg.Seed, 0)
+		specs := ort.InputSpecs(m)
+		vals, err := ort.GenerateInputs(specs, cfg.Shapes, cfg.Seed, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		start := time.Now()
-		s, err := Open(path, cfg.Options)
+		s, err := ort.Open(path, cfg.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -90,11 +91,8 @@ func Bench(models []string, cfg BenchConfig) ([]BenchResult, error) {
 			return nil, err
 		}
 		in := pick(vals, idx)
-		if err := s.checkInputs(in); err != nil {
+		if feeds[i], err = s.Prepare(in); err != nil {
 			return nil, err
-		}
-		if feeds[i], err = s.impl.prepare(in); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	times := make([][]time.Duration, len(models))
@@ -102,7 +100,7 @@ func Bench(models []string, cfg BenchConfig) ([]BenchResult, error) {
 		for k := range models {
 			i := (round + k) % len(models)
 			start := time.Now()
-			if err := feeds[i].run(); err != nil {
+			if err := feeds[i].Run(); err != nil {
 				return nil, fmt.Errorf("%s: %w", models[i], err)
 			}
 			if round >= cfg.Warmup {

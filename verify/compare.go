@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/onnxopt/onnxopt/ort"
 	"math"
 	"slices"
 )
@@ -63,19 +64,19 @@ type Diff struct {
 }
 
 // Compare compares one output value of a candidate with the reference's.
-func Compare(name string, ref, cand Value, tol Tolerance) *Diff {
+func Compare(name string, ref, cand ort.Value, tol Tolerance) *Diff {
 	d := &Diff{Name: name}
 	d.Add(ref, cand, tol)
 	return d
 }
 
 // Add compares one more sample and updates the verdict.
-func (d *Diff) Add(ref, cand Value, tol Tolerance) {
+func (d *Diff) Add(ref, cand ort.Value, tol Tolerance) {
 	if d.samples == 0 {
-		if t, ok := ref.(*Tensor); ok {
+		if t, ok := ref.(*ort.Tensor); ok {
 			d.Shape, d.DType = append([]int64{}, t.Shape...), t.DType.String()
 		} else {
-			d.DType = describe(ref)
+			d.DType = ort.Describe(ref)
 		}
 	}
 	d.samples++
@@ -90,19 +91,19 @@ func (d *Diff) problem(format string, args ...any) {
 	}
 }
 
-func (d *Diff) add(where string, ref, cand Value, tol Tolerance) {
+func (d *Diff) add(where string, ref, cand ort.Value, tol Tolerance) {
 	switch r := ref.(type) {
-	case *Tensor:
-		c, ok := cand.(*Tensor)
+	case *ort.Tensor:
+		c, ok := cand.(*ort.Tensor)
 		if !ok {
-			d.problem("%sreference is a tensor, candidate is %s", where, describe(cand))
+			d.problem("%sreference is a tensor, candidate is %s", where, ort.Describe(cand))
 			return
 		}
 		d.addTensor(where, r, c, tol)
-	case Sequence:
-		c, ok := cand.(Sequence)
+	case ort.Sequence:
+		c, ok := cand.(ort.Sequence)
 		if !ok {
-			d.problem("%sreference is a sequence, candidate is %s", where, describe(cand))
+			d.problem("%sreference is a sequence, candidate is %s", where, ort.Describe(cand))
 			return
 		}
 		if len(r) != len(c) {
@@ -112,16 +113,16 @@ func (d *Diff) add(where string, ref, cand Value, tol Tolerance) {
 		for i := range r {
 			d.add(fmt.Sprintf("%selement %d: ", where, i), r[i], c[i], tol)
 		}
-	case None:
-		if _, ok := cand.(None); !ok {
-			d.problem("%sreference is none, candidate is %s", where, describe(cand))
+	case ort.None:
+		if _, ok := cand.(ort.None); !ok {
+			d.problem("%sreference is none, candidate is %s", where, ort.Describe(cand))
 		}
 	default:
-		d.problem("%sreference is %s", where, describe(ref))
+		d.problem("%sreference is %s", where, ort.Describe(ref))
 	}
 }
 
-func (d *Diff) addTensor(where string, r, c *Tensor, tol Tolerance) {
+func (d *Diff) addTensor(where string, r, c *ort.Tensor, tol Tolerance) {
 	if r.DType != c.DType {
 		d.problem("%sdtype: reference %v, candidate %v", where, r.DType, c.DType)
 		return
@@ -130,19 +131,19 @@ func (d *Diff) addTensor(where string, r, c *Tensor, tol Tolerance) {
 		d.problem("%sshape: reference %v, candidate %v", where, r.Shape, c.Shape)
 		return
 	}
-	if err := r.check(); err != nil {
+	if err := r.Check(); err != nil {
 		d.problem("%sreference: %v", where, err)
 		return
 	}
-	if err := c.check(); err != nil {
+	if err := c.Check(); err != nil {
 		d.problem("%scandidate: %v", where, err)
 		return
 	}
 	n := r.Len()
 	d.Elements += n
-	if r.DType == String {
+	if r.DType == ort.String {
 		for i := 0; i < n; i++ {
-			if !equalElements(r, c, i) {
+			if !ort.EqualElements(r, c, i) {
 				d.Mismatched++
 			}
 		}
@@ -157,7 +158,7 @@ func (d *Diff) addTensor(where string, r, c *Tensor, tol Tolerance) {
 	for i := range rv {
 		x, y := rv[i], cv[i]
 		if exact {
-			if !equalElements(r, c, i) {
+			if !ort.EqualElements(r, c, i) {
 				d.Mismatched++
 			}
 		} else if math.IsNaN(x) || math.IsNaN(y) || math.IsInf(x, 0) || math.IsInf(y, 0) {

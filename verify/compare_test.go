@@ -4,21 +4,22 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/onnxopt/onnxopt/ort"
 	"math"
 	"strings"
 	"testing"
 )
 
-func f32(shape []int64, v ...float32) *Tensor {
-	t := &Tensor{DType: Float32, Shape: shape, Raw: make([]byte, 4*len(v))}
+func f32(shape []int64, v ...float32) *ort.Tensor {
+	t := &ort.Tensor{DType: ort.Float32, Shape: shape, Raw: make([]byte, 4*len(v))}
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(t.Raw[4*i:], math.Float32bits(x))
 	}
 	return t
 }
 
-func i64(shape []int64, v ...int64) *Tensor {
-	t := &Tensor{DType: Int64, Shape: shape, Raw: make([]byte, 8*len(v))}
+func i64(shape []int64, v ...int64) *ort.Tensor {
+	t := &ort.Tensor{DType: ort.Int64, Shape: shape, Raw: make([]byte, 8*len(v))}
 	for i, x := range v {
 		binary.LittleEndian.PutUint64(t.Raw[8*i:], uint64(x))
 	}
@@ -32,7 +33,7 @@ func TestCompare(t *testing.T) {
 	numpy := Tolerance{RTol: 1e-5, ATol: 1e-8} // numpy.allclose's defaults
 	for _, c := range []struct {
 		name      string
-		ref, cand Value
+		ref, cand ort.Value
 		tol       Tolerance
 		pass      bool
 		maxAbs    float64
@@ -51,15 +52,15 @@ func TestCompare(t *testing.T) {
 		{"dtype", f32([]int64{1}, 1), i64([]int64{1}, 1), tol, false, 0, "dtype: reference float32, candidate int64"},
 		{"integers exact", i64([]int64{2}, 1, 1<<60), i64([]int64{2}, 1, 1<<60+1), Tolerance{RTol: 1, ATol: 1}, false, 0, "1 of 2 elements differ"},
 		{"integers equal", i64(nil, 7), i64(nil, 7), tol, true, 0, "ok"},
-		{"bools", &Tensor{DType: Bool, Shape: []int64{2}, Raw: []byte{1, 0}}, &Tensor{DType: Bool, Shape: []int64{2}, Raw: []byte{1, 1}}, tol, false, 1, "1 of 2 elements differ"},
-		{"strings", &Tensor{DType: String, Shape: []int64{1}, Strings: []string{"a"}}, &Tensor{DType: String, Shape: []int64{1}, Strings: []string{"b"}}, tol, false, 0, "1 of 1 elements differ"},
+		{"bools", &ort.Tensor{DType: ort.Bool, Shape: []int64{2}, Raw: []byte{1, 0}}, &ort.Tensor{DType: ort.Bool, Shape: []int64{2}, Raw: []byte{1, 1}}, tol, false, 1, "1 of 2 elements differ"},
+		{"strings", &ort.Tensor{DType: ort.String, Shape: []int64{1}, Strings: []string{"a"}}, &ort.Tensor{DType: ort.String, Shape: []int64{1}, Strings: []string{"b"}}, tol, false, 0, "1 of 1 elements differ"},
 		{"cosine only passes", f32([]int64{2}, 1, 1), f32([]int64{2}, 1.01, 1), Tolerance{MinCosine: 0.999, CosineOnly: true}, true, 0.01, "ok"},
 		{"cosine only fails", f32([]int64{2}, 1, 0), f32([]int64{2}, 0, 1), Tolerance{MinCosine: 0.5, CosineOnly: true}, false, 1, "cosine 0 below 0.5"},
 		{"cosine and allclose", f32([]int64{2}, 1, 1), f32([]int64{2}, 1.01, 1), Tolerance{RTol: 1e-5, MinCosine: 0.9}, false, 0.01, "outside"},
-		{"sequence", Sequence{f32([]int64{1}, 1)}, Sequence{f32([]int64{1}, 1)}, tol, true, 0, "ok"},
-		{"sequence length", Sequence{f32([]int64{1}, 1)}, Sequence{}, tol, false, 0, "sequence length"},
-		{"none", None{}, None{}, tol, true, 0, "ok"},
-		{"none against tensor", None{}, f32([]int64{1}, 1), tol, false, 0, "reference is none"},
+		{"sequence", ort.Sequence{f32([]int64{1}, 1)}, ort.Sequence{f32([]int64{1}, 1)}, tol, true, 0, "ok"},
+		{"sequence length", ort.Sequence{f32([]int64{1}, 1)}, ort.Sequence{}, tol, false, 0, "sequence length"},
+		{"none", ort.None{}, ort.None{}, tol, true, 0, "ok"},
+		{"none against tensor", ort.None{}, f32([]int64{1}, 1), tol, false, 0, "reference is none"},
 		{"empty tensors", f32([]int64{0, 3}), f32([]int64{0, 3}), tol, true, 0, "ok"},
 	} {
 		d := Compare("y", c.ref, c.cand, c.tol)
@@ -133,15 +134,15 @@ func TestDiffJSON(t *testing.T) {
 }
 
 func TestPairOutputs(t *testing.T) {
-	vi := func(names ...string) []ValueInfo {
-		var out []ValueInfo
+	vi := func(names ...string) []ort.ValueInfo {
+		var out []ort.ValueInfo
 		for _, n := range names {
-			out = append(out, ValueInfo{Name: n})
+			out = append(out, ort.ValueInfo{Name: n})
 		}
 		return out
 	}
 	for _, c := range []struct {
-		ref, cand []ValueInfo
+		ref, cand []ort.ValueInfo
 		pairs     string
 		unpaired  string
 	}{

@@ -3,6 +3,7 @@ package verify
 import (
 	"bufio"
 	"fmt"
+	"github.com/onnxopt/onnxopt/ort"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -82,7 +83,7 @@ type caseResult struct {
 // error too, so that the list stays honest.
 func TestConformance(t *testing.T) {
 	suite := testenv.BackendSuite(t)
-	needRuntime(t)
+	testenv.Runtime(t)
 	unsupported := readUnsupported(t)
 	models, _ := filepath.Glob(filepath.Join(suite, "*", "*", "model.onnx"))
 	if len(models) < 1000 {
@@ -171,10 +172,10 @@ func runCase(dir, suite string) caseResult {
 	if len(sets) == 0 {
 		return fail(fmt.Errorf("no test_data_set_* folders"))
 	}
-	type set struct{ in, want []Value }
+	type set struct{ in, want []ort.Value }
 	var data []set
 	for _, s := range sets {
-		in, want, err := ReadTestDataSet(s, m)
+		in, want, err := ort.ReadTestDataSet(s, m)
 		if err != nil {
 			return fail(err)
 		}
@@ -185,10 +186,10 @@ func runCase(dir, suite string) caseResult {
 	if !ok {
 		tol = conformanceTolerance
 	}
-	opts := Options{Threads: 1}
-	var got [][]Value
+	opts := ort.Options{Threads: 1}
+	var got [][]ort.Value
 	r.before = func() error {
-		s, err := Open(path, opts)
+		s, err := ort.Open(path, opts)
 		if err != nil {
 			return err
 		}
@@ -212,7 +213,7 @@ func runCase(dir, suite string) caseResult {
 		if err != nil {
 			return fmt.Errorf("encode: %v", err)
 		}
-		s, err := OpenBytes(b, Options{Threads: 1, ExternalDataDir: dir})
+		s, err := ort.OpenBytes(b, ort.Options{Threads: 1, ExternalDataDir: dir})
 		if err != nil {
 			return err
 		}
@@ -236,7 +237,7 @@ func runCase(dir, suite string) caseResult {
 }
 
 // runAndCheck runs s on in and compares with want.
-func runAndCheck(s *Session, in, want []Value, tol Tolerance) ([]Value, error) {
+func runAndCheck(s *ort.Session, in, want []ort.Value, tol Tolerance) ([]ort.Value, error) {
 	out, err := s.Run(in)
 	if err != nil {
 		return nil, err
@@ -245,7 +246,7 @@ func runAndCheck(s *Session, in, want []Value, tol Tolerance) ([]Value, error) {
 }
 
 // check compares outputs with expected values, position by position.
-func check(s *Session, want, got []Value, tol Tolerance) error {
+func check(s *ort.Session, want, got []ort.Value, tol Tolerance) error {
 	if len(want) != len(got) {
 		return fmt.Errorf("%d outputs, want %d", len(got), len(want))
 	}

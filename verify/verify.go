@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"github.com/onnxopt/onnxopt/ort"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/onnx"
@@ -9,18 +10,18 @@ import (
 
 // Config says how Verify runs and judges two models.
 type Config struct {
-	Options   Options   // how sessions run (execution provider, threads)
-	Tolerance Tolerance // when outputs pass
-	// InputDir holds test data in the ONNX layout (see ReadInputDir);
+	Options   ort.Options // how sessions run (execution provider, threads)
+	Tolerance Tolerance   // when outputs pass
+	// InputDir holds test data in the ONNX layout (see ort.ReadInputDir);
 	// when empty, Samples random samples are generated from Seed.
 	InputDir string
-	Shapes   Shapes // sizes of dynamic dimensions of generated inputs
-	Samples  int    // generated samples; 0 means 1
+	Shapes   ort.Shapes // sizes of dynamic dimensions of generated inputs
+	Samples  int        // generated samples; 0 means 1
 	Seed     int64
 	// ReferenceInputs and CandidateInputs, when set, are the models'
-	// input specs (InputSpecs) from a caller that has read the models
+	// input specs (ort.InputSpecs) from a caller that has read the models
 	// already; Verify then does not read the files again.
-	ReferenceInputs, CandidateInputs []InputSpec
+	ReferenceInputs, CandidateInputs []ort.InputSpec
 }
 
 // Report is the outcome of Verify.
@@ -44,15 +45,15 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	var samples [][]Value
+	var samples [][]ort.Value
 	if cfg.InputDir != "" {
-		if samples, err = ReadInputDir(cfg.InputDir, specs); err != nil {
+		if samples, err = ort.ReadInputDir(cfg.InputDir, specs); err != nil {
 			return nil, fmt.Errorf("reading inputs: %w", err)
 		}
 	} else {
 		n := max(cfg.Samples, 1)
 		for i := 0; i < n; i++ {
-			vals, err := GenerateInputs(specs, cfg.Shapes, cfg.Seed, i)
+			vals, err := ort.GenerateInputs(specs, cfg.Shapes, cfg.Seed, i)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", reference, err)
 			}
@@ -66,12 +67,12 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 	if err := sameInputs(specs, candSpecs, reference, candidate); err != nil {
 		return nil, err
 	}
-	ref, err := Open(reference, cfg.Options)
+	ref, err := ort.Open(reference, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
 	defer ref.Close()
-	cand, err := Open(candidate, cfg.Options)
+	cand, err := ort.Open(candidate, cfg.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Samples: len(samples), Reference: reference, Candidate: candidate, Tolerance: cfg.Tolerance}
-	if info, err := LoadRuntime(); err == nil {
+	if info, err := ort.LoadRuntime(); err == nil {
 		ep := cfg.Options.EP
 		if ep == "" {
 			ep = "cpu"
@@ -124,7 +125,7 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 // arrangeInputs maps each session input to the index of the spec whose
 // value feeds it: by name, else by position when no name matches and the
 // counts agree.
-func arrangeInputs(s *Session, specs []InputSpec, whose string) ([]int, error) {
+func arrangeInputs(s *ort.Session, specs []ort.InputSpec, whose string) ([]int, error) {
 	idx := make([]int, len(s.Inputs()))
 	byName := map[string]int{}
 	for i, sp := range specs {
@@ -155,14 +156,14 @@ func arrangeInputs(s *Session, specs []InputSpec, whose string) ([]int, error) {
 	}
 	for i, j := range idx {
 		if j < 0 {
-			return nil, fmt.Errorf("%s: input %q is not among %sinputs (%s)", s.name, s.Inputs()[i].Name, whose, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s: input %q is not among %sinputs (%s)", s.Name(), s.Inputs()[i].Name, whose, strings.Join(names, ", "))
 		}
 	}
 	return idx, nil
 }
 
-func pick(vals []Value, idx []int) []Value {
-	out := make([]Value, len(idx))
+func pick(vals []ort.Value, idx []int) []ort.Value {
+	out := make([]ort.Value, len(idx))
 	for i, j := range idx {
 		out[i] = vals[j]
 	}
@@ -176,7 +177,7 @@ type outputPair struct {
 
 // pairOutputs pairs outputs by name, or by position when no name matches
 // and the counts agree; it also returns the outputs left unpaired.
-func pairOutputs(ref, cand []ValueInfo) (pairs []outputPair, unpaired []string) {
+func pairOutputs(ref, cand []ort.ValueInfo) (pairs []outputPair, unpaired []string) {
 	byName := map[string]int{}
 	for i, c := range cand {
 		byName[c.Name] = i
@@ -214,8 +215,8 @@ func pairOutputs(ref, cand []ValueInfo) (pairs []outputPair, unpaired []string) 
 // sameInputs refuses to compare models whose inputs cannot take the same
 // values: an input of one missing from the other, or a different element
 // type or a different fixed size, named in the error.
-func sameInputs(ref, cand []InputSpec, refName, candName string) error {
-	byName := map[string]InputSpec{}
+func sameInputs(ref, cand []ort.InputSpec, refName, candName string) error {
+	byName := map[string]ort.InputSpec{}
 	for _, c := range cand {
 		byName[c.Name] = c
 	}
@@ -229,7 +230,7 @@ func sameInputs(ref, cand []InputSpec, refName, candName string) error {
 		}
 		if r.Kind != c.Kind || r.DType != c.DType {
 			return fmt.Errorf("the models take different inputs: %q is %s in %s but %q is %s in %s",
-				r.Name, typeString(r.Type), refName, c.Name, typeString(c.Type), candName)
+				r.Name, ort.TypeString(r.Type), refName, c.Name, ort.TypeString(c.Type), candName)
 		}
 		if len(r.Dims) > 0 && len(c.Dims) > 0 {
 			if len(r.Dims) != len(c.Dims) {
@@ -248,7 +249,7 @@ func sameInputs(ref, cand []InputSpec, refName, candName string) error {
 
 // inputSpecs returns known, or else reads the model at path for its input
 // specs.
-func inputSpecs(path string, known []InputSpec) ([]InputSpec, error) {
+func inputSpecs(path string, known []ort.InputSpec) ([]ort.InputSpec, error) {
 	if known != nil {
 		return known, nil
 	}
@@ -256,5 +257,5 @@ func inputSpecs(path string, known []InputSpec) ([]InputSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	return InputSpecs(m), nil
+	return ort.InputSpecs(m), nil
 }

@@ -1,10 +1,10 @@
 package verify
 
 import (
+	"github.com/onnxopt/onnxopt/ort"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/internal/testenv"
@@ -33,7 +33,7 @@ func requireIdentical(t *testing.T, what string, rep *Report) {
 // and on the suite's test data.
 func TestIdentityControlFlow(t *testing.T) {
 	suite := testenv.BackendSuite(t)
-	needRuntime(t)
+	testenv.Runtime(t)
 	for _, c := range []struct {
 		test      string
 		generated bool // inputs can be generated (no sequence or optional inputs)
@@ -71,16 +71,16 @@ func TestIdentityControlFlow(t *testing.T) {
 func TestIdentityPPOCR(t *testing.T) {
 	det := testenv.Model(t, "ppocr-det.onnx")
 	cls := testenv.Model(t, "ppocr-cls.onnx")
-	needRuntime(t)
+	testenv.Runtime(t)
 	for _, c := range []struct {
 		model  string
-		shapes Shapes
+		shapes ort.Shapes
 		want   []int64 // first output's shape
 	}{
-		{det, Shapes{"x": {1, 3, 64, 96}}, []int64{1, 1, 64, 96}},
-		{det, Shapes{"p2o.DynamicDimension.0": {2}, "p2o.DynamicDimension.1": {32}, "p2o.DynamicDimension.2": {64}}, []int64{2, 1, 32, 64}},
-		{cls, Shapes{"x": {1, 3, 48, 192}}, []int64{1, 2}},
-		{cls, Shapes{"p2o.DynamicDimension.0": {3}, "p2o.DynamicDimension.1": {48}, "p2o.DynamicDimension.2": {96}}, []int64{3, 2}},
+		{det, ort.Shapes{"x": {1, 3, 64, 96}}, []int64{1, 1, 64, 96}},
+		{det, ort.Shapes{"p2o.DynamicDimension.0": {2}, "p2o.DynamicDimension.1": {32}, "p2o.DynamicDimension.2": {64}}, []int64{2, 1, 32, 64}},
+		{cls, ort.Shapes{"x": {1, 3, 48, 192}}, []int64{1, 2}},
+		{cls, ort.Shapes{"p2o.DynamicDimension.0": {3}, "p2o.DynamicDimension.1": {48}, "p2o.DynamicDimension.2": {96}}, []int64{3, 2}},
 	} {
 		rep, err := Verify(c.model, c.model, Config{Tolerance: DefaultTolerance, Shapes: c.shapes, Samples: 2, Seed: 1})
 		if err != nil {
@@ -143,7 +143,7 @@ func mustElements(t *onnx.TensorProto) int64 {
 // by 0.5 is reported as a difference.
 func TestChangedWeightFails(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
-	needRuntime(t)
+	testenv.Runtime(t)
 	changed := changeOneWeight(t, model)
 	rep, err := Verify(model, changed, Config{Tolerance: DefaultTolerance, Samples: 4})
 	if err != nil {
@@ -162,12 +162,12 @@ func TestChangedWeightFails(t *testing.T) {
 	requireIdentical(t, "hello_deepa", rep)
 }
 
-// TestBindingFaults runs, through Session, models whose inputs or outputs
+// TestBindingFaults runs, through ort.Session, models whose inputs or outputs
 // onnxruntime_go's own value handling gets wrong; each must match the
 // suite's expected outputs exactly or within the suite's tolerance.
 func TestBindingFaults(t *testing.T) {
 	suite := testenv.BackendSuite(t)
-	needRuntime(t)
+	testenv.Runtime(t)
 	for _, c := range []struct{ test, fault string }{
 		{"node/test_constant", "no inputs (the binding indexes inputs[0])"},
 		{"node/test_cast_FLOAT_to_FLOAT16", "float16 output (the binding copies one byte per element)"},
@@ -189,12 +189,12 @@ func TestBindingFaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in, want, err := ReadTestDataSet(filepath.Join(dir, "test_data_set_0"), m)
+		in, want, err := ort.ReadTestDataSet(filepath.Join(dir, "test_data_set_0"), m)
 		if err != nil {
 			t.Errorf("%s (%s): %v", c.test, c.fault, err)
 			continue
 		}
-		s, err := Open(filepath.Join(dir, "model.onnx"), Options{})
+		s, err := ort.Open(filepath.Join(dir, "model.onnx"), ort.Options{})
 		if err != nil {
 			t.Errorf("%s (%s): %v", c.test, c.fault, err)
 			continue
@@ -206,49 +206,12 @@ func TestBindingFaults(t *testing.T) {
 	}
 }
 
-// TestSessionErrors checks that bad inputs are refused with messages that
-// name the input, and that an unavailable CUDA provider is an error.
-func TestSessionErrors(t *testing.T) {
-	suite := testenv.BackendSuite(t)
-	needRuntime(t)
-	path := filepath.Join(suite, "node", "test_abs", "model.onnx")
-	s, err := Open(path, Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Run(nil); err == nil || !strings.Contains(err.Error(), "has 1 inputs (x)") {
-		t.Errorf("no inputs: %v", err)
-	}
-	if _, err := s.Run([]Value{i64([]int64{3, 4, 5}, make([]int64, 60)...)}); err == nil || !strings.Contains(err.Error(), `input "x"`) {
-		t.Errorf("wrong dtype: %v", err)
-	}
-	if _, err := s.Run([]Value{f32([]int64{2}, 1, 2)}); err == nil || !strings.Contains(err.Error(), "x") {
-		t.Errorf("wrong shape: %v", err)
-	}
-	if _, err := Open(path, Options{EP: "tpu"}); err == nil {
-		t.Error("unknown execution provider accepted")
-	}
-	if _, err := OpenBytes([]byte("not a model"), Options{}); err == nil {
-		t.Error("garbage accepted as a model")
-	}
-	cs, err := Open(path, Options{EP: "cuda"})
-	if err == nil {
-		t.Log("the CUDA execution provider is available here")
-		cs.Close()
-		return
-	}
-	if !strings.Contains(err.Error(), "CUDA execution provider is not available") {
-		t.Errorf("unclear CUDA error: %v", err)
-	}
-}
-
 // TestExternalData verifies a model whose weights live in a side file:
 // from its path ONNX Runtime finds the file itself; from bytes it needs
-// Options.ExternalDataDir.
+// ort.Options.ExternalDataDir.
 func TestExternalData(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
-	needRuntime(t)
+	testenv.Runtime(t)
 	m, err := onnx.ReadFile(model)
 	if err != nil {
 		t.Fatal(err)
@@ -271,16 +234,16 @@ func TestExternalData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenBytes(b, Options{ExternalDataDir: dir})
+	s, err := ort.OpenBytes(b, ort.Options{ExternalDataDir: dir})
 	if err != nil {
 		t.Fatalf("from bytes with ExternalDataDir: %v", err)
 	}
 	defer s.Close()
-	in, err := GenerateInputs(InputSpecs(m), nil, 1, 0)
+	in, err := ort.GenerateInputs(ort.InputSpecs(m), nil, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := Open(model, Options{})
+	ref, err := ort.Open(model, ort.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +259,7 @@ func TestExternalData(t *testing.T) {
 	if err := check(s, want, got, Tolerance{}); err != nil {
 		t.Errorf("from bytes: %v", err)
 	}
-	if _, err := OpenBytes(b, Options{}); err == nil {
+	if _, err := ort.OpenBytes(b, ort.Options{}); err == nil {
 		t.Log("ONNX Runtime found the side file without ExternalDataDir (from the working folder?)")
 	}
 }
@@ -305,7 +268,7 @@ func TestExternalData(t *testing.T) {
 // outputs are then paired by position.
 func TestVerifyPairsByPosition(t *testing.T) {
 	suite := testenv.BackendSuite(t)
-	needRuntime(t)
+	testenv.Runtime(t)
 	path := filepath.Join(suite, "node", "test_abs", "model.onnx")
 	m, err := onnx.ReadFile(path)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
 	"github.com/spf13/cobra"
 )
@@ -44,14 +45,14 @@ and the ratios stay fair. Only ONNX Runtime's run is timed.`,
 			if runs < 1 || warmup < 0 {
 				return usageErrorf("--runs must be at least 1 and --warmup at least 0")
 			}
-			var first []verify.InputSpec
+			var first []ort.InputSpec
 			for i, path := range args {
 				m, err := loadModel(path)
 				if err != nil {
 					return err
 				}
 				if i == 0 {
-					first = verify.InputSpecs(m.ToProto())
+					first = ort.InputSpecs(m.ToProto())
 				}
 			}
 			noteDefaulted(cmd, first, shapes)

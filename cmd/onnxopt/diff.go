@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/diff"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/spf13/cobra"
 )
 
@@ -58,9 +58,9 @@ model cannot be read or run; 2 for usage errors.`,
 			if limit < 0 || samples < 0 || maxLayers < 0 {
 				return usageErrorf("--limit, --samples and --max-layers must not be negative")
 			}
-			sh := verify.Shapes{}
+			sh := ort.Shapes{}
 			for _, s := range shapes {
-				name, dims, err := verify.ParseShape(s)
+				name, dims, err := ort.ParseShape(s)
 				if err != nil {
 					return usageErrorf("--shape %s: %v", s, err)
 				}
@@ -82,7 +82,7 @@ model cannot be read or run; 2 for usage errors.`,
 				return withCode(exitFailure, err)
 			}
 			if runModels || perLayer {
-				opts := diff.RunOptions{Session: verify.Options{EP: ep}, Shapes: sh, Samples: samples, Seed: seed, PerLayer: perLayer, MaxLayers: maxLayers}
+				opts := diff.RunOptions{Session: ort.Options{EP: ep}, Shapes: sh, Samples: samples, Seed: seed, PerLayer: perLayer, MaxLayers: maxLayers}
 				if err := r.RunOutputs(args[0], args[1], opts); err != nil {
 					return withCode(exitFailure, err)
 				}

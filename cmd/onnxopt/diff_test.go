@@ -10,7 +10,6 @@ import (
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
-	"github.com/onnxopt/onnxopt/verify"
 )
 
 // diffModels writes a small MLP and the given pipelines' outputs of it,
@@ -170,9 +169,7 @@ func TestDiffExitCodes(t *testing.T) {
 }
 
 func TestDiffRunPerLayer(t *testing.T) {
-	if _, err := verify.LoadRuntime(); err != nil {
-		testenv.Missing(t, "ONNX Runtime ("+err.Error()+")")
-	}
+	testenv.Runtime(t)
 	p := diffModels(t, "quantize(type=int4)")
 	code, stdout, stderr := runCaptured(t, "diff", "--json", "--per-layer", p[0], p[1])
 	if code != 0 {

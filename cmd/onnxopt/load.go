@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/spf13/cobra"
 )
 
@@ -71,8 +71,8 @@ func checkOutputs(inputs []string, outs []output, allowInput ...string) error {
 // noteDefaulted tells the user (on stderr) which dynamic dimensions of the
 // generated inputs were given size 1 because no --shape set them: timing
 // or comparing a 1x3x1x1 image is rarely what was meant.
-func noteDefaulted(cmd *cobra.Command, specs []verify.InputSpec, shapes verify.Shapes) {
-	if d := verify.Defaulted(specs, shapes); len(d) > 0 {
+func noteDefaulted(cmd *cobra.Command, specs []ort.InputSpec, shapes ort.Shapes) {
+	if d := ort.Defaulted(specs, shapes); len(d) > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "onnxopt: note: dynamic dimensions set to 1 (use --shape to size them): %s\n", strings.Join(d, ", "))
 	}
 }

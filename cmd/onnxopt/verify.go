@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
 	"github.com/spf13/cobra"
 )
@@ -27,31 +28,31 @@ func (f *runtimeFlags) add(cmd *cobra.Command) {
 }
 
 // options checks the flags and converts them.
-func (f *runtimeFlags) options() (verify.Options, verify.Shapes, error) {
+func (f *runtimeFlags) options() (ort.Options, ort.Shapes, error) {
 	if f.ep != "cpu" && f.ep != "cuda" {
-		return verify.Options{}, nil, usageErrorf("--ep %q: want cpu or cuda", f.ep)
+		return ort.Options{}, nil, usageErrorf("--ep %q: want cpu or cuda", f.ep)
 	}
 	if f.threads < 0 {
-		return verify.Options{}, nil, usageErrorf("--threads %d: must be 0 or more", f.threads)
+		return ort.Options{}, nil, usageErrorf("--threads %d: must be 0 or more", f.threads)
 	}
-	shapes := verify.Shapes{}
+	shapes := ort.Shapes{}
 	for _, s := range f.shapes {
-		name, dims, err := verify.ParseShape(s)
+		name, dims, err := ort.ParseShape(s)
 		if err != nil {
-			return verify.Options{}, nil, usageErrorf("--shape: %v", err)
+			return ort.Options{}, nil, usageErrorf("--shape: %v", err)
 		}
 		if _, dup := shapes[name]; dup {
-			return verify.Options{}, nil, usageErrorf("--shape %s given twice", name)
+			return ort.Options{}, nil, usageErrorf("--shape %s given twice", name)
 		}
 		shapes[name] = dims
 	}
-	return verify.Options{EP: f.ep, Threads: f.threads}, shapes, nil
+	return ort.Options{EP: f.ep, Threads: f.threads}, shapes, nil
 }
 
 // runError maps an error from verify to an exit code: settings that do not
 // fit the model are usage errors, anything else a failure.
 func runError(err error) error {
-	var ce *verify.ConfigError
+	var ce *ort.ConfigError
 	if errors.As(err, &ce) {
 		return usageErrorf("%v", err)
 	}
@@ -115,13 +116,13 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 			// Our own reader first: a broken model gets onnxopt's one-line
 			// message naming the problem, not the runtime's.
 			// The specs are all Verify needs from the files it runs.
-			specs := make([][]verify.InputSpec, len(args))
+			specs := make([][]ort.InputSpec, len(args))
 			for i, path := range args {
 				m, err := loadModel(path)
 				if err != nil {
 					return err
 				}
-				specs[i] = verify.InputSpecs(m.ToProto())
+				specs[i] = ort.InputSpecs(m.ToProto())
 			}
 			if inputs == "" {
 				noteDefaulted(cmd, specs[0], shapes)

@@ -10,17 +10,8 @@ import (
 
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
-
-// needORT ends the test when ONNX Runtime cannot be loaded (a failure
-// under CI).
-func needORT(t *testing.T) {
-	t.Helper()
-	if _, err := verify.LoadRuntime(); err != nil {
-		testenv.Missing(t, "ONNX Runtime ("+err.Error()+")")
-	}
-}
 
 // withChangedWeight writes a copy of model with one weight changed.
 func withChangedWeight(t *testing.T, model string) string {
@@ -57,7 +48,7 @@ func withChangedWeight(t *testing.T, model string) string {
 func TestVerifyExitCodes(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
 	cls := testenv.Model(t, "ppocr-cls.onnx")
-	needORT(t)
+	testenv.Runtime(t)
 	changed := withChangedWeight(t, model)
 	for _, c := range []struct {
 		args   []string
@@ -97,7 +88,7 @@ func TestVerifyExitCodes(t *testing.T) {
 
 func TestVerifyJSON(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
-	needORT(t)
+	testenv.Runtime(t)
 	changed := withChangedWeight(t, model)
 	for _, c := range []struct {
 		cand string
@@ -141,7 +132,7 @@ func TestVerifyHelp(t *testing.T) {
 
 func TestBench(t *testing.T) {
 	model := testenv.Model(t, "hello_deepa.onnx")
-	needORT(t)
+	testenv.Runtime(t)
 	code, stdout, stderr := runCaptured(t, "bench", "--json", "--runs", "5", "--warmup", "1", model, model)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -200,7 +191,7 @@ func TestVerifyMissingLibrary(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no", "libonnxruntime.so.1")
 	for _, args := range [][]string{{"verify", model, model}, {"bench", model}} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperOnnxoptProcess$")
-		cmd.Env = append(os.Environ(), "ONNXOPT_HELPER_ARGS="+strings.Join(args, "\n"), verify.LibraryEnv+"="+missing)
+		cmd.Env = append(os.Environ(), "ONNXOPT_HELPER_ARGS="+strings.Join(args, "\n"), ort.LibraryEnv+"="+missing)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -209,7 +200,7 @@ func TestVerifyMissingLibrary(t *testing.T) {
 			t.Fatalf("onnxopt %s: %v, want exit 1\nstdout: %s\nstderr: %s", args[0], err, stdout.String(), stderr.String())
 		}
 		msg := stderr.String()
-		for _, want := range []string{missing, "make setup", verify.LibraryEnv} {
+		for _, want := range []string{missing, "make setup", ort.LibraryEnv} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("onnxopt %s: error does not mention %q:\n%s", args[0], want, msg)
 			}

@@ -1,83 +1,48 @@
-//go:build cgo
-
 package modelgen
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/onnxopt/onnxopt/internal/testenv"
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // This file only checks that generated models load and run in ONNX
-// Runtime; the project's runtime wrapper lives in verify/.
-
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
-
-// needORT initializes ONNX Runtime once per test binary, or ends the test
-// if the library is not installed.
-func needORT(t *testing.T) {
-	t.Helper()
-	lib := filepath.Join(testenv.CacheDir(), "onnxruntime-1.30.0", "libonnxruntime.so.1")
-	if _, err := os.Stat(lib); err != nil {
-		testenv.Missing(t, "ONNX Runtime ("+lib+")")
-	}
-	ortOnce.Do(func() {
-		ort.SetSharedLibraryPath(lib)
-		ortErr = ort.InitializeEnvironment()
-	})
-	if ortErr != nil {
-		t.Fatalf("initializing ONNX Runtime: %v", ortErr)
-	}
-}
+// Runtime, through the project's runtime package ort.
 
 // runModel runs the model at path once on a deterministic input of shape
 // in and returns "logits", checking that it has shape out and finite values.
 func runModel(t *testing.T, path string, in, out []int64) []float32 {
 	t.Helper()
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer opts.Destroy()
-	opts.SetIntraOpNumThreads(1)
-	opts.SetInterOpNumThreads(1)
-	s, err := ort.NewDynamicAdvancedSession(path, []string{"input"}, []string{"logits"}, opts)
+	s, err := ort.Open(path, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatalf("loading %s: %v", filepath.Base(path), err)
 	}
-	defer s.Destroy()
-
+	defer s.Close()
 	data := make([]float32, numElements(in))
 	newNormal(1, "input", 0, 1).fill(data, 0)
-	x, err := ort.NewTensor(ort.NewShape(in...), data)
+	x := &ort.Tensor{DType: ort.Float32, Shape: in, Raw: onnx.Float32sAsBytes(data)}
+	outs, err := s.Run([]ort.Value{x})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Destroy()
-	// The binding's outputs are allocated here: letting Run allocate them
-	// is one of its known faults.
-	y, err := ort.NewEmptyTensor[float32](ort.NewShape(out...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer y.Destroy()
-	if err := s.Run([]ort.Value{x}, []ort.Value{y}); err != nil {
 		t.Fatalf("running %s: %v", filepath.Base(path), err)
 	}
-	if got := []int64(y.GetShape()); !slices.Equal(got, out) {
-		t.Errorf("%s: logits shape %v, want %v", filepath.Base(path), got, out)
+	var y *ort.Tensor
+	for i, o := range s.Outputs() {
+		if o.Name == "logits" {
+			y, _ = outs[i].(*ort.Tensor)
+		}
 	}
-	logits := slices.Clone(y.GetData())
+	if y == nil || y.DType != ort.Float32 {
+		t.Fatalf("%s: no float32 output logits", filepath.Base(path))
+	}
+	if !slices.Equal(y.Shape, out) {
+		t.Errorf("%s: logits shape %v, want %v", filepath.Base(path), y.Shape, out)
+	}
+	logits := slices.Clone(onnx.BytesAsFloat32s(y.Raw))
 	for i, v := range logits {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			t.Fatalf("%s: logits[%d] = %g", filepath.Base(path), i, v)
@@ -87,7 +52,7 @@ func runModel(t *testing.T, path string, in, out []int64) []float32 {
 }
 
 func TestRunInORT(t *testing.T) {
-	needORT(t)
+	testenv.Runtime(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name    string

@@ -5,11 +5,13 @@
 package testenv
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/internal/cachedir"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // SetupHint says how to install everything the tests need.
@@ -65,4 +67,19 @@ func Missing(t testing.TB, what string) {
 		t.Fatalf("%s is missing (CI=true, so this fails instead of skipping): %s", what, SetupHint)
 	}
 	t.Skipf("%s is missing; %s", what, SetupHint)
+}
+
+// Runtime loads ONNX Runtime (once per process) for a test that runs
+// models. When the library is missing, or the build has no cgo, the test
+// fails under CI and is skipped elsewhere (Missing); any other load error
+// fails it.
+func Runtime(t testing.TB) {
+	t.Helper()
+	if _, err := ort.LoadRuntime(); err != nil {
+		var le *ort.LibraryError
+		if errors.As(err, &le) || errors.Is(err, ort.ErrNoCgo) {
+			Missing(t, "ONNX Runtime "+ort.ORTVersion+" ("+err.Error()+")")
+		}
+		t.Fatal(err)
+	}
 }

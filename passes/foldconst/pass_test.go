@@ -2,7 +2,6 @@ package foldconst_test
 
 import (
 	"encoding/binary"
-	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -14,9 +13,9 @@ import (
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
 	_ "github.com/onnxopt/onnxopt/passes/foldconst"
-	"github.com/onnxopt/onnxopt/verify"
 )
 
 const (
@@ -285,13 +284,7 @@ func TestFoldConstants(t *testing.T) {
 // ONNX Runtime and requires the folded constant to hold the very bytes
 // and shape the runtime computes.
 func TestFoldMatchesRuntime(t *testing.T) {
-	if _, err := verify.LoadRuntime(); err != nil {
-		var le *verify.LibraryError
-		if errors.As(err, &le) || errors.Is(err, verify.ErrNoCgo) {
-			testenv.Missing(t, "ONNX Runtime ("+err.Error()+")")
-		}
-		t.Fatal(err)
-	}
+	testenv.Runtime(t)
 	for _, tc := range foldCases {
 		if tc.wantSkip != "" {
 			continue
@@ -311,14 +304,14 @@ func TestFoldMatchesRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := verify.OpenBytes(b, verify.Options{Threads: 1})
+			s, err := ort.OpenBytes(b, ort.Options{Threads: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			var in []verify.Value
+			var in []ort.Value
 			for _, info := range s.Inputs() {
-				x, err := verify.NewTensor(info.DType, info.Shape)
+				x, err := ort.NewTensor(info.DType, info.Shape)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -328,7 +321,7 @@ func TestFoldMatchesRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok := out[0].(*verify.Tensor)
+			got, ok := out[0].(*ort.Tensor)
 			if !ok {
 				t.Fatalf("runtime output is %T", out[0])
 			}

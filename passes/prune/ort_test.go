@@ -1,7 +1,6 @@
 package prune_test
 
 import (
-	"errors"
 	"math"
 	"path/filepath"
 	"testing"
@@ -9,20 +8,10 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	_ "github.com/onnxopt/onnxopt/passes/nm"
 	"github.com/onnxopt/onnxopt/verify"
 )
-
-func needRuntime(t *testing.T) {
-	t.Helper()
-	if _, err := verify.LoadRuntime(); err != nil {
-		var le *verify.LibraryError
-		if errors.As(err, &le) || errors.Is(err, verify.ErrNoCgo) {
-			testenv.Missing(t, "ONNX Runtime "+verify.ORTVersion+" ("+err.Error()+")")
-		}
-		t.Fatal(err)
-	}
-}
 
 // TestRealModelsRun prunes real models with prune(sparsity=0.3),nm(n=2,m=4)
 // and checks that ONNX Runtime still loads and runs them with finite
@@ -30,14 +19,14 @@ func needRuntime(t *testing.T) {
 // original is logged, not asserted: pruning without retraining costs
 // accuracy, by an amount that depends on the model.
 func TestRealModelsRun(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	const pipeline = "prune(sparsity=0.3),nm(n=2,m=4)"
 	for _, tc := range []struct {
 		model  string
-		shapes verify.Shapes
+		shapes ort.Shapes
 	}{
-		{"ppocr-det.onnx", verify.Shapes{"x": {1, 3, 64, 64}}},
-		{"ppocr-cls.onnx", verify.Shapes{"x": {1, 3, 48, 192}}},
+		{"ppocr-det.onnx", ort.Shapes{"x": {1, 3, 64, 64}}},
+		{"ppocr-cls.onnx", ort.Shapes{"x": {1, 3, 48, 192}}},
 		{"hello_deepa.onnx", nil},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
@@ -59,7 +48,7 @@ func TestRealModelsRun(t *testing.T) {
 				Shapes:    tc.shapes,
 				Samples:   2,
 				Seed:      1,
-				Options:   verify.Options{Threads: 2},
+				Options:   ort.Options{Threads: 2},
 			})
 			if err != nil {
 				t.Fatalf("the pruned model does not run: %v", err)

@@ -3,14 +3,11 @@ package quantize
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
+	"github.com/onnxopt/onnxopt/passes/calib"
 )
 
 // histBins is the resolution of the histograms percentile and entropy
@@ -23,57 +20,30 @@ const histBins = 2048
 // entropy take a second pass to fill histograms over the first pass's
 // ranges.
 func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error) {
-	p := q.m.ToProto()
-	have := map[string]bool{}
-	for _, o := range p.GetGraph().GetOutput() {
-		have[o.GetName()] = true
-	}
-	for _, v := range vals {
-		if !have[v.Name] {
-			name, et := v.Name, int32(onnx.TensorProto_FLOAT)
-			p.Graph.Output = append(p.Graph.Output, &onnx.ValueInfoProto{Name: &name, Type: &onnx.TypeProto{
-				Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{ElemType: &et}}}})
-			have[v.Name] = true
-		}
-	}
-	b, err := onnx.Encode(p)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := verify.OpenBytes(b, verify.Options{Threads: q.ctx.Threads})
-	if err != nil {
-		return nil, nil, fmt.Errorf("calibration: %w", err)
-	}
-	defer s.Close()
+	names := make([]string, len(vals))
 	index := map[string]int{}
-	for i, o := range s.Outputs() {
-		index[o.Name] = i
+	for k, v := range vals {
+		names[k] = v.Name
+		index[v.Name] = k
 	}
-	specs := verify.InputSpecs(p)
-	samples, err := q.sampleSource(specs)
+	cfg := q.cfg.calib
+	cfg.Threads = q.ctx.Threads
+	c, err := calib.Open(q.m, cfg, names)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer c.Close()
 	each := func(fn func(k int, x []float32)) error {
-		for i := 0; i < samples.n; i++ {
-			in, err := samples.get(i)
-			if err != nil {
-				return err
+		return c.Each(func(i int, name string, t *ort.Tensor) error {
+			if t.DType != ort.Float32 {
+				return fmt.Errorf("calibration: %s is not a float32 tensor", name)
 			}
-			out, err := s.Run(in)
-			if err != nil {
-				return fmt.Errorf("calibration sample %d: %w", i, err)
+			fn(index[name], onnx.BytesAsFloat32s(t.Raw))
+			if index[name] == len(vals)-1 {
+				q.ctx.Tick(int64(i+1), int64(c.Samples()))
 			}
-			for k, v := range vals {
-				t, ok := out[index[v.Name]].(*verify.Tensor)
-				if !ok || t.DType != verify.Float32 {
-					return fmt.Errorf("calibration: %s is not a float32 tensor", v.Name)
-				}
-				fn(k, onnx.BytesAsFloat32s(t.Raw))
-			}
-			q.ctx.Tick(int64(i+1), int64(samples.n))
-		}
-		return nil
+			return nil
+		})
 	}
 	lo, hi = make([]float32, len(vals)), make([]float32, len(vals))
 	for k := range lo {
@@ -232,92 +202,4 @@ func klDivergence(p, q []float64) float64 {
 		kl += pi * math.Log(pi/qi)
 	}
 	return kl
-}
-
-// samples yields calibration inputs one at a time.
-type samples struct {
-	n   int
-	get func(i int) ([]verify.Value, error)
-}
-
-// sampleSource returns random samples (calib=random) or the sub-folders of
-// the calibration folder, each holding input_N.pb files for one sample.
-func (q *quantizer) sampleSource(specs []verify.InputSpec) (*samples, error) {
-	if q.cfg.calib == "random" {
-		return &samples{n: q.cfg.samples, get: func(i int) ([]verify.Value, error) {
-			v, err := verify.GenerateInputs(specs, q.cfg.shapes, 1, i)
-			if err != nil {
-				return nil, fmt.Errorf("calibration inputs: %w (use calib=DIR)", err)
-			}
-			return v, nil
-		}}, nil
-	}
-	ents, err := os.ReadDir(q.cfg.calib)
-	if err != nil {
-		return nil, fmt.Errorf("calib: %w", err)
-	}
-	var dirs []string
-	for _, e := range ents {
-		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(q.cfg.calib, e.Name()))
-		}
-	}
-	sort.Strings(dirs)
-	if len(dirs) == 0 {
-		dirs = []string{q.cfg.calib}
-	}
-	return &samples{n: len(dirs), get: func(i int) ([]verify.Value, error) {
-		v, err := verify.ReadInputDir(dirs[i], specs)
-		if err != nil {
-			return nil, fmt.Errorf("calibration sample %s: %w", dirs[i], err)
-		}
-		if len(v) != 1 {
-			return nil, fmt.Errorf("calibration sample %s: want one sample of input_N.pb files, found %d", dirs[i], len(v))
-		}
-		return v[0], nil
-	}}, nil
-}
-
-// unsizedDims refuses random calibration when an input has a dynamic
-// dimension other than the first (the batch) that shapes does not size:
-// generated at size 1, an image model would be calibrated on 1x1 images,
-// whose activation ranges are nothing like real ones.
-func unsizedDims(specs []verify.InputSpec, sh verify.Shapes) error {
-	for _, s := range specs {
-		if _, ok := sh[s.Name]; ok {
-			continue
-		}
-		var dyn []string
-		for i, d := range s.Dims {
-			if i > 0 && d.Size < 0 && len(sh[d.Param]) != 1 {
-				name := d.Param
-				if name == "" {
-					name = "?"
-				}
-				dyn = append(dyn, fmt.Sprintf("%d (%s)", i, name))
-			}
-		}
-		if len(dyn) > 0 {
-			return fmt.Errorf("calib=random: input %q has dynamic dimensions %s with no size; give them with shapes= (for example shapes=%s:%s) or calibrate on real samples with calib=DIR",
-				s.Name, strings.Join(dyn, ", "), s.Name, exampleShape(s.Dims))
-		}
-	}
-	return nil
-}
-
-// exampleShape writes dims as AxBxC, with 1 for the batch and 224 for other
-// dynamic dimensions.
-func exampleShape(dims []verify.Dim) string {
-	parts := make([]string, len(dims))
-	for i, d := range dims {
-		switch {
-		case d.Size >= 0:
-			parts[i] = fmt.Sprint(d.Size)
-		case i == 0:
-			parts[i] = "1"
-		default:
-			parts[i] = "224"
-		}
-	}
-	return strings.Join(parts, "x")
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // TestMLP quantizes a generated MLP (hidden size 1024) in each form and
@@ -47,7 +47,7 @@ func TestMLP(t *testing.T) {
 			if rep.BytesAfter >= rep.BytesBefore {
 				t.Errorf("report: bytes %d -> %d", rep.BytesBefore, rep.BytesAfter)
 			}
-			shapes := verify.Shapes{"batch": {8}}
+			shapes := ort.Shapes{"batch": {8}}
 			if c.opts.Rank3 {
 				shapes["seq"] = []int64{4}
 			}
@@ -106,7 +106,7 @@ func TestSharedWeight(t *testing.T) {
 		if len(rep.Tensors) != 1 || len(q.GetGraph().GetInitializer()) > 3 {
 			t.Errorf("%s: %d tensors reported, %d initializers", pipeline, len(rep.Tensors), len(q.GetGraph().GetInitializer()))
 		}
-		if cos := cosines(t, ref, q, 2, verify.Shapes{"batch": {4}}); cos[0] < 0.98 {
+		if cos := cosines(t, ref, q, 2, ort.Shapes{"batch": {4}}); cos[0] < 0.98 {
 			t.Errorf("%s: cosine %.4f", pipeline, cos[0])
 		}
 	}
@@ -152,7 +152,7 @@ func TestTransformerRecognizer(t *testing.T) {
 	if len(rep.Tensors) != 9 {
 		t.Fatalf("%d weights quantized, want the transformer's 9 constant-weight MatMuls", len(rep.Tensors))
 	}
-	for i, c := range cosines(t, ref, q, 2, verify.Shapes{"x": {1, 3, 48, 320}}) {
+	for i, c := range cosines(t, ref, q, 2, ort.Shapes{"x": {1, 3, 48, 320}}) {
 		t.Logf("output %d cosine %.5f (%d weights quantized)", i, c, len(rep.Tensors))
 		if c < 0.98 {
 			t.Errorf("output %d cosine %.5f, want >= 0.98", i, c)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 )
@@ -61,7 +62,7 @@ func TestUnsizedImage(t *testing.T) {
 	if after := m.Graph.DumpString(); after != before {
 		t.Errorf("the refused pass changed the model:\n%s\nwas\n%s", after, before)
 	}
-	needRuntime(t)
+	testenv.Runtime(t)
 	for _, sh := range []string{"x:2x3x8x8", "H:8|W:8"} {
 		q, _ := apply(t, model, "quantize(mode=static,samples=1,shapes="+sh+")")
 		if countOps(q)["QuantizeLinear"] != 2 {

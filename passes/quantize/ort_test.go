@@ -1,7 +1,6 @@
 package quantize
 
 import (
-	"errors"
 	"math"
 	"testing"
 
@@ -9,21 +8,10 @@ import (
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/verify"
 )
-
-// needRuntime loads ONNX Runtime, or ends the test through testenv.Missing.
-func needRuntime(t testing.TB) {
-	t.Helper()
-	if _, err := verify.LoadRuntime(); err != nil {
-		var le *verify.LibraryError
-		if errors.As(err, &le) || errors.Is(err, verify.ErrNoCgo) {
-			testenv.Missing(t, "ONNX Runtime "+verify.ORTVersion+" ("+err.Error()+")")
-		}
-		t.Fatal(err)
-	}
-}
 
 // apply runs the pipeline over a copy of p and returns the result.
 func apply(t testing.TB, p *onnx.ModelProto, pipeline string) (*onnx.ModelProto, *passes.PassReport) {
@@ -52,9 +40,9 @@ func encode(t testing.TB, p *onnx.ModelProto) []byte {
 	return b
 }
 
-func open(t testing.TB, p *onnx.ModelProto) *verify.Session {
+func open(t testing.TB, p *onnx.ModelProto) *ort.Session {
 	t.Helper()
-	s, err := verify.OpenBytes(encode(t, p), verify.Options{Threads: 1})
+	s, err := ort.OpenBytes(encode(t, p), ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatalf("ONNX Runtime cannot load the model: %v", err)
 	}
@@ -69,17 +57,17 @@ const evalSeed = 2
 
 // cosines runs ref and cand on the same random samples and returns the
 // cosine similarity of each output over all samples.
-func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes verify.Shapes) []float64 {
+func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes ort.Shapes) []float64 {
 	t.Helper()
-	needRuntime(t)
+	testenv.Runtime(t)
 	rs, cs := open(t, ref), open(t, cand)
-	specs := verify.InputSpecs(ref)
+	specs := ort.InputSpecs(ref)
 	diffs := make([]*verify.Diff, len(rs.Outputs()))
 	for i := range diffs {
 		diffs[i] = &verify.Diff{Name: rs.Outputs()[i].Name}
 	}
 	for k := 0; k < samples; k++ {
-		in, err := verify.GenerateInputs(specs, shapes, evalSeed, k)
+		in, err := ort.GenerateInputs(specs, shapes, evalSeed, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,10 +90,10 @@ func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes verif
 	return out
 }
 
-func floats(t testing.TB, v verify.Value) []float32 {
+func floats(t testing.TB, v ort.Value) []float32 {
 	t.Helper()
-	tt, ok := v.(*verify.Tensor)
-	if !ok || tt.DType != verify.Float32 {
+	tt, ok := v.(*ort.Tensor)
+	if !ok || tt.DType != ort.Float32 {
 		t.Fatalf("want a float32 tensor, got %T", v)
 	}
 	return append([]float32{}, onnx.BytesAsFloat32s(tt.Raw)...)
@@ -155,7 +143,7 @@ func TestINT4HandComputed(t *testing.T) {
 			a[i] = 1
 		}
 	}
-	in := &verify.Tensor{DType: verify.Float32, Shape: []int64{m, k}, Raw: onnx.Float32sAsBytes(a)}
+	in := &ort.Tensor{DType: ort.Float32, Shape: []int64{m, k}, Raw: onnx.Float32sAsBytes(a)}
 	for _, c := range []struct {
 		pipeline, op string
 		w            []float32
@@ -186,8 +174,8 @@ func TestINT4HandComputed(t *testing.T) {
 		if countOps(q)[c.op] != 1 {
 			t.Fatalf("%s: ops %v, want one %s", c.pipeline, countOps(q), c.op)
 		}
-		needRuntime(t)
-		out, err := open(t, q).Run([]verify.Value{in})
+		testenv.Runtime(t)
+		out, err := open(t, q).Run([]ort.Value{in})
 		if err != nil {
 			t.Fatalf("%s: %v", c.pipeline, err)
 		}

@@ -3,19 +3,18 @@ package quantize
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/passes"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/passes/calib"
 )
 
 // Pass is the quantize pass.
 var Pass = &passes.Pass{
 	Name: "quantize",
 	Doc:  "store MatMul/Gemm/Conv weights (and, in static mode, activations) as 8-bit or 4-bit integers in forms ONNX Runtime runs fast",
-	Options: []passes.Option{
+	Options: append([]passes.Option{
 		{Name: "type", Kind: passes.Enum, Default: "int8", Values: []string{"int8", "uint8", "int4", "uint4"}, Doc: "integer type of the weights"},
 		{Name: "mode", Kind: passes.Enum, Values: []string{"dynamic", "static", "weight-only"}, Doc: "dynamic (activations quantized at run time; default for 8-bit), static (calibrated Q/DQ) or weight-only (always for 4-bit)"},
 		{Name: "per-channel", Kind: passes.Bool, Default: "true", Doc: "one scale per output channel of each weight (else one per tensor)"},
@@ -24,12 +23,9 @@ var Pass = &passes.Pass{
 		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear"},
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
 		{Name: "exclude", Kind: passes.List, Doc: "node or weight name patterns to leave alone ('*' and '?' wildcards)"},
-		{Name: "calib", Kind: passes.String, Default: "random", Doc: "static mode: 'random', or a folder with one sub-folder of input_N.pb files per sample"},
-		{Name: "samples", Kind: passes.Int, Default: "8", Doc: "static mode: random calibration samples (or the most read from calib folder)"},
-		{Name: "shapes", Kind: passes.List, Doc: "static mode, calib=random: sizes of dynamic dimensions, by input or dimension name, e.g. x:1x3x48x192|batch:8 (an unsized batch, the first axis, is 1; other dynamic dimensions must be given)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
-	},
+	}, calib.Options()...), // static mode: calib, samples, seed, shapes
 	Check: func(a passes.Args) error { _, err := parseConfig(a); return err },
 	Run:   run,
 }
@@ -46,11 +42,9 @@ type config struct {
 	format     string
 	ops        map[string]bool
 	exclude    []string
-	calib      string
-	samples    int
+	calib      calib.Config // static mode's calibration samples
 	method     string
 	percentile float64
-	shapes     verify.Shapes
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -66,8 +60,6 @@ func parseConfig(a passes.Args) (*config, error) {
 		format:     a.String("format"),
 		ops:        map[string]bool{},
 		exclude:    a.List("exclude"),
-		calib:      a.String("calib"),
-		samples:    int(a.Int("samples")),
 		method:     a.String("method"),
 		percentile: a.Float("percentile"),
 	}
@@ -93,22 +85,9 @@ func parseConfig(a passes.Args) (*config, error) {
 		}
 		c.ops[op] = true
 	}
-	c.shapes = verify.Shapes{}
-	for _, sh := range a.List("shapes") {
-		name, dims, ok := strings.Cut(sh, ":")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("shapes: %q is not name:AxBxC", sh)
-		}
-		for _, d := range strings.Split(dims, "x") {
-			v, err := strconv.ParseInt(d, 10, 64)
-			if err != nil || v < 1 {
-				return nil, fmt.Errorf("shapes: %q: dimension %q is not a positive integer", sh, d)
-			}
-			c.shapes[name] = append(c.shapes[name], v)
-		}
-	}
-	if c.samples < 1 {
-		return nil, fmt.Errorf("samples=%d: need at least one calibration sample", c.samples)
+	var err error
+	if c.calib, err = calib.Configure(a); err != nil {
+		return nil, err
 	}
 	if c.percentile <= 50 || c.percentile > 100 {
 		return nil, fmt.Errorf("percentile=%v: want a value in (50, 100]", c.percentile)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // static inserts QuantizeLinear/DequantizeLinear pairs on the activation
@@ -17,11 +17,9 @@ import (
 // quantized as it will be used.
 func (q *quantizer) static(targets []*graph.Node) error {
 	act := qtypes["uint8"]
-	if q.cfg.calib == "random" {
-		// Refuse before changing anything.
-		if err := unsizedDims(verify.InputSpecs(q.m.ToProto()), q.cfg.shapes); err != nil {
-			return err
-		}
+	// Refuse unusable calibration settings before changing anything.
+	if err := q.cfg.calib.Check(ort.InputSpecs(q.m.ToProto())); err != nil {
+		return err
 	}
 	var keep []*graph.Node
 	for _, n := range targets {

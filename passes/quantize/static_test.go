@@ -7,7 +7,7 @@ import (
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // TestStatic quantizes a generated CNN (Conv+BN, residual Adds) and the
@@ -18,25 +18,25 @@ func TestStatic(t *testing.T) {
 	models := []struct {
 		name   string
 		model  func(t *testing.T) *onnx.ModelProto
-		shapes verify.Shapes
+		shapes ort.Shapes
 		calib  string
 		// minCosine is 0.98 (the target) except where noted.
 		minCosine float64
 	}{
-		{"cnn", func(*testing.T) *onnx.ModelProto { return cnn }, verify.Shapes{"batch": {2}}, "", 0.98},
+		{"cnn", func(*testing.T) *onnx.ModelProto { return cnn }, ort.Shapes{"batch": {2}}, "", 0.98},
 		{"ppocr-cls", func(t *testing.T) *onnx.ModelProto {
 			p, err := onnx.ReadFile(testenv.Model(t, "ppocr-cls.onnx"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return p
-		}, verify.Shapes{"x": {1, 3, 48, 192}}, ",shapes=x:1x3x48x192", 0.98},
+		}, ort.Shapes{"x": {1, 3, 48, 192}}, ",shapes=x:1x3x48x192", 0.98},
 	}
 	for _, mc := range models {
 		for _, method := range []string{"minmax", "percentile", "entropy"} {
 			t.Run(mc.name+"/"+method, func(t *testing.T) {
 				ref := mc.model(t)
-				needRuntime(t)
+				testenv.Runtime(t)
 				q, rep := apply(t, ref, "quantize(mode=static,samples=4,method="+method+mc.calib+")")
 				ops := countOps(q)
 				if ops["QuantizeLinear"] == 0 || ops["DequantizeLinear"] <= ops["QuantizeLinear"] {
@@ -65,7 +65,7 @@ func TestStaticRepeatable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	needRuntime(t)
+	testenv.Runtime(t)
 	orig := encode(t, ref)
 	for _, pipeline := range []string{
 		"quantize(mode=static,samples=2,shapes=x:1x3x48x192,exclude=conv2d_5*)",

@@ -3,7 +3,6 @@ package sparsestorage_test
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,33 +13,22 @@ import (
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	_ "github.com/onnxopt/onnxopt/passes/prune"
-	"github.com/onnxopt/onnxopt/verify"
 )
 
-func needRuntime(t *testing.T) {
+func runModel(t *testing.T, path string, x *ort.Tensor) []byte {
 	t.Helper()
-	if _, err := verify.LoadRuntime(); err != nil {
-		var le *verify.LibraryError
-		if errors.As(err, &le) || errors.Is(err, verify.ErrNoCgo) {
-			testenv.Missing(t, "ONNX Runtime ("+err.Error()+")")
-		}
-		t.Fatal(err)
-	}
-}
-
-func runModel(t *testing.T, path string, x *verify.Tensor) []byte {
-	t.Helper()
-	s, err := verify.Open(path, verify.Options{Threads: 1})
+	s, err := ort.Open(path, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	out, err := s.Run([]verify.Value{x})
+	out, err := s.Run([]ort.Value{x})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out[0].(*verify.Tensor).Raw
+	return out[0].(*ort.Tensor).Raw
 }
 
 func fileSize(t *testing.T, p string) int64 {
@@ -56,7 +44,7 @@ func fileSize(t *testing.T, p string) int64 {
 // gives a file at most 35% of the dense original, whose outputs in ONNX
 // Runtime are bit-identical to the dense pruned model's.
 func TestPrunedMLPAcceptance(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	dir := t.TempDir()
 	dense := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Classes: 10})
 	densePath := filepath.Join(dir, "dense.onnx")
@@ -88,7 +76,7 @@ func TestPrunedMLPAcceptance(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(1, 2))
-	x, err := verify.NewTensor(verify.Float32, []int64{8, 64})
+	x, err := ort.NewTensor(ort.Float32, []int64{8, 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +96,7 @@ func TestPrunedMLPAcceptance(t *testing.T) {
 // TestIndexTypesLoadInRuntime checks that ONNX Runtime loads every index
 // type the pass writes and densifies it to the same outputs.
 func TestIndexTypesLoadInRuntime(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	dir := t.TempDir()
 	base := modelgen.MLP(modelgen.MLPOptions{Dim: 8, Hidden: 16, Blocks: 1, Classes: 4})
 	m, err := graph.FromProto(base, nil)
@@ -120,7 +108,7 @@ func TestIndexTypesLoadInRuntime(t *testing.T) {
 	if err := m.WriteFile(refPath, onnx.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	x, _ := verify.NewTensor(verify.Float32, []int64{2, 8})
+	x, _ := ort.NewTensor(ort.Float32, []int64{2, 8})
 	for i := 0; i < len(x.Raw); i += 4 {
 		binary.LittleEndian.PutUint32(x.Raw[i:], math.Float32bits(float32(i%7)-3))
 	}

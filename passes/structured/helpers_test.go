@@ -1,7 +1,6 @@
 package structured
 
 import (
-	"errors"
 	"math"
 	"path/filepath"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/verify"
 )
@@ -50,19 +50,16 @@ func write(t *testing.T, m *graph.Model, name string) string {
 // compareORT runs both models in ONNX Runtime on the same random inputs
 // and returns the comparison of each output; it ends the test when the
 // runtime is not installed.
-func compareORT(t *testing.T, ref, cand string, shapes verify.Shapes) *verify.Report {
+func compareORT(t *testing.T, ref, cand string, shapes ort.Shapes) *verify.Report {
 	t.Helper()
+	testenv.Runtime(t)
 	rep, err := verify.Verify(ref, cand, verify.Config{
-		Options:   verify.Options{Threads: 1},
+		Options:   ort.Options{Threads: 1},
 		Tolerance: verify.Tolerance{ATol: 1e-4},
 		Shapes:    shapes,
 		Samples:   2,
 		Seed:      7,
 	})
-	var libErr *verify.LibraryError
-	if errors.As(err, &libErr) || errors.Is(err, verify.ErrNoCgo) {
-		testenv.Missing(t, "ONNX Runtime: "+err.Error())
-	}
 	if err != nil {
 		t.Fatalf("running %s against %s in ONNX Runtime: %v", filepath.Base(cand), filepath.Base(ref), err)
 	}

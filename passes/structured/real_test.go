@@ -6,12 +6,12 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
-	"github.com/onnxopt/onnxopt/verify"
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // pruneAndRun prunes a quarter of the channels of m, checks that the model
 // is smaller, runs it next to the original and logs the cosine.
-func pruneAndRun(t *testing.T, refPath string, m *graph.Model, shapes verify.Shapes) {
+func pruneAndRun(t *testing.T, refPath string, m *graph.Model, shapes ort.Shapes) {
 	t.Helper()
 	before := params(m)
 	rep := runPipeline(t, m, "prune-channels(ratio=0.25)")
@@ -64,5 +64,5 @@ func TestPruneChannelsPPOCRClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pruneAndRun(t, path, m, verify.Shapes{"x": {1, 3, 48, 192}})
+	pruneAndRun(t, path, m, ort.Shapes{"x": {1, 3, 48, 192}})
 }

@@ -1,12 +1,6 @@
 //go:build !cgo
 
-package verify
-
-// RuntimeInfo describes the loaded ONNX Runtime.
-type RuntimeInfo struct {
-	Version string // e.g. "1.30.0"
-	Library string // the shared library loaded
-}
+package ort
 
 // LoadRuntime reports ErrNoCgo: ONNX Runtime needs cgo.
 func LoadRuntime() (RuntimeInfo, error) { return RuntimeInfo{}, ErrNoCgo }

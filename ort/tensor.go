@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"fmt"
@@ -99,8 +99,8 @@ func (t *Tensor) Len() int {
 	return n
 }
 
-// check verifies that the data length matches the type and shape.
-func (t *Tensor) check() error {
+// Check verifies that the data length matches the type and shape.
+func (t *Tensor) Check() error {
 	n, err := numElements(t.Shape)
 	if err != nil {
 		return err
@@ -133,9 +133,9 @@ func numElements(shape []int64) (int, error) {
 	return int(n), nil
 }
 
-// describe returns a short description of v for messages: "float32[1 3]",
+// Describe returns a short description of v for messages: "float32[1 3]",
 // "sequence of 2", "none".
-func describe(v Value) string {
+func Describe(v Value) string {
 	switch v := v.(type) {
 	case *Tensor:
 		return fmt.Sprintf("%v%v", v.DType, v.Shape)

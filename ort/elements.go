@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"encoding/binary"
@@ -13,7 +13,7 @@ import (
 // gives its real and imaginary parts interleaved. Integers wider than 53
 // bits lose precision; use equalElements for exact comparison.
 func (t *Tensor) Float64s() ([]float64, error) {
-	if err := t.check(); err != nil {
+	if err := t.Check(); err != nil {
 		return nil, err
 	}
 	if t.DType == String {
@@ -235,9 +235,9 @@ func float32ToBFloat16(f float32) uint16 {
 	return uint16(b >> 16)
 }
 
-// equalElements reports whether element i of a and b (same type) are
+// EqualElements reports whether element i of a and b (same type) are
 // identical values, bit for bit after canonicalizing bools.
-func equalElements(a, b *Tensor, i int) bool {
+func EqualElements(a, b *Tensor, i int) bool {
 	if a.DType == String {
 		return a.Strings[i] == b.Strings[i]
 	}

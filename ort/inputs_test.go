@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"math"
@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
 	"google.golang.org/protobuf/proto"
 )
@@ -160,53 +159,6 @@ func TestGenerateInputs(t *testing.T) {
 	seq := &onnx.ValueInfoProto{Name: proto.String("q"), Type: &onnx.TypeProto{Value: &onnx.TypeProto_SequenceType{SequenceType: &onnx.TypeProto_Sequence{}}}}
 	if _, err := GenerateInputs([]InputSpec{specOf(seq)}, nil, 1, 0); err == nil {
 		t.Error("a sequence input was generated")
-	}
-}
-
-// TestReadTestData reads backend-suite test data: tensors by name, rank-0
-// tensors, sequences, and an absent optional.
-func TestReadTestData(t *testing.T) {
-	suite := testenv.BackendSuite(t)
-	for _, c := range []struct {
-		test  string
-		check func([]Value) string
-	}{
-		{"node/test_loop11", func(v []Value) string {
-			if tt := v[0].(*Tensor); tt.DType != Int64 || len(tt.Shape) != 0 {
-				return "trip_count is not an int64 scalar"
-			}
-			return ""
-		}},
-		{"node/test_sequence_insert_at_back", func(v []Value) string {
-			if _, ok := v[0].(Sequence); !ok {
-				return "input 0 is not a sequence"
-			}
-			return ""
-		}},
-		{"node/test_optional_has_element_empty", func(v []Value) string {
-			if _, ok := v[0].(None); !ok {
-				return "the empty optional is not None"
-			}
-			return ""
-		}},
-	} {
-		dir := filepath.Join(suite, c.test)
-		m, err := onnx.ReadFile(filepath.Join(dir, "model.onnx"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, _, err := ReadTestDataSet(filepath.Join(dir, "test_data_set_0"), m)
-		if err != nil {
-			t.Errorf("%s: %v", c.test, err)
-			continue
-		}
-		if msg := c.check(in); msg != "" {
-			t.Errorf("%s: %s", c.test, msg)
-		}
-		samples, err := ReadInputDir(dir, InputSpecs(m))
-		if err != nil || len(samples) != 1 {
-			t.Errorf("%s: ReadInputDir on the test folder: %d samples, %v", c.test, len(samples), err)
-		}
 	}
 }
 

@@ -1,6 +1,6 @@
 //go:build cgo
 
-package verify
+package ort
 
 // This file runs models through ONNX Runtime. github.com/yalue/onnxruntime_go
 // loads the shared library and sets up the process-wide environment; the
@@ -83,14 +83,8 @@ import (
 	"sync"
 	"unsafe"
 
-	ort "github.com/yalue/onnxruntime_go"
+	ortgo "github.com/yalue/onnxruntime_go"
 )
-
-// RuntimeInfo describes the loaded ONNX Runtime.
-type RuntimeInfo struct {
-	Version string // e.g. "1.30.0"
-	Library string // the shared library loaded
-}
 
 // runtimeState is the process-wide ONNX Runtime: loaded once, never
 // unloaded (ONNX Runtime cannot be re-initialized in one process).
@@ -117,9 +111,9 @@ func loadRuntime() error {
 	if err != nil {
 		return err
 	}
-	if !ort.IsInitialized() {
-		ort.SetSharedLibraryPath(lib)
-		if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
+	if !ortgo.IsInitialized() {
+		ortgo.SetSharedLibraryPath(lib)
+		if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelFatal()); err != nil {
 			if tried != nil {
 				return &LibraryError{Tried: tried, Err: err}
 			}
@@ -139,7 +133,7 @@ func loadRuntime() error {
 	if err := status(C.CreateOrtMemoryInfo(&s.mem)); err != nil {
 		return fmt.Errorf("ONNX Runtime memory info: %v", err)
 	}
-	s.info = RuntimeInfo{Version: ort.GetVersion(), Library: lib}
+	s.info = RuntimeInfo{Version: ortgo.GetVersion(), Library: lib}
 	return nil
 }
 
@@ -202,7 +196,7 @@ func openBackend(path string, model []byte, opts Options) (backend, []ValueInfo,
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("ONNX Runtime cannot load the model: %v", err)
 	}
-	if err := s.describe(); err != nil {
+	if err := s.Describe(); err != nil {
 		s.close()
 		return nil, nil, nil, err
 	}
@@ -226,7 +220,7 @@ func appendCUDA(so *C.OrtSessionOptions) error {
 }
 
 // describe fills in the session's input and output names and types.
-func (s *ortSession) describe() error {
+func (s *ortSession) Describe() error {
 	var nIn, nOut C.size_t
 	if err := status(C.SessionGetInputCount(s.s, &nIn)); err != nil {
 		return err
@@ -356,7 +350,7 @@ func (f *ortFeed) value(v Value) (*C.OrtValue, error) {
 	var ov *C.OrtValue
 	switch v := v.(type) {
 	case *Tensor:
-		if err := v.check(); err != nil {
+		if err := v.Check(); err != nil {
 			return nil, err
 		}
 		var shape *C.int64_t
@@ -415,7 +409,7 @@ func (f *ortFeed) value(v Value) (*C.OrtValue, error) {
 		f.owned = append(f.owned, ov)
 		return ov, nil
 	}
-	return nil, fmt.Errorf("unsupported value %s", describe(v))
+	return nil, fmt.Errorf("unsupported value %s", Describe(v))
 }
 
 func (f *ortFeed) release() {

@@ -1,10 +1,16 @@
-package verify
+package ort
 
 import (
 	"errors"
 	"fmt"
 	"strings"
 )
+
+// RuntimeInfo describes the loaded ONNX Runtime.
+type RuntimeInfo struct {
+	Version string // e.g. "1.30.0"
+	Library string // the shared library loaded
+}
 
 // Options configure a Session.
 type Options struct {
@@ -130,6 +136,10 @@ func modelError(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
+// Name is how errors name the session's model: its path, or "in-memory
+// model".
+func (s *Session) Name() string { return s.name }
+
 // Inputs describes the inputs the model needs (graph inputs that are also
 // initializers are not among them).
 func (s *Session) Inputs() []ValueInfo { return s.inputs }
@@ -174,16 +184,39 @@ func (s *Session) checkInputs(inputs []Value) error {
 		info := s.inputs[i]
 		switch v := v.(type) {
 		case *Tensor:
-			if err := v.check(); err != nil {
+			if err := v.Check(); err != nil {
 				return fmt.Errorf("%s: input %q: %v", s.name, info.Name, err)
 			}
 			if info.Kind == KindTensor && v.DType != info.DType {
-				return fmt.Errorf("%s: input %q is %v, got %s", s.name, info.Name, info, describe(v))
+				return fmt.Errorf("%s: input %q is %v, got %s", s.name, info.Name, info, Describe(v))
 			}
 		case Sequence, None:
 		default:
-			return fmt.Errorf("%s: input %q: unsupported value %s", s.name, info.Name, describe(v))
+			return fmt.Errorf("%s: input %q: unsupported value %s", s.name, info.Name, Describe(v))
 		}
 	}
 	return nil
 }
+
+// Prepared holds inputs converted into the runtime's form once, so that
+// repeated runs time the model alone (see verify.Bench).
+type Prepared struct{ p prepared }
+
+// Prepare checks inputs as Run does and converts them for repeated runs.
+// Release the result when done.
+func (s *Session) Prepare(inputs []Value) (*Prepared, error) {
+	if err := s.checkInputs(inputs); err != nil {
+		return nil, err
+	}
+	p, err := s.impl.prepare(inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return &Prepared{p}, nil
+}
+
+// Run runs the model on the prepared inputs, discarding the outputs.
+func (p *Prepared) Run() error { return p.p.run() }
+
+// Release frees the converted inputs.
+func (p *Prepared) Release() { p.p.release() }

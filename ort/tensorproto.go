@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ func TensorFromProto(p *onnx.TensorProto, store *onnx.ExternalStore) (*Tensor, e
 		}
 		t.Raw = append([]byte{}, b...)
 	}
-	if err := t.check(); err != nil {
+	if err := t.Check(); err != nil {
 		return nil, fmt.Errorf("tensor %q: %v", p.GetName(), err)
 	}
 	return t, nil
@@ -68,7 +68,7 @@ func DecodeValue(b []byte, typ *onnx.TypeProto) (Value, string, error) {
 	case *onnx.TypeProto_OptionalType:
 		return decodeOptional(b)
 	case *onnx.TypeProto_MapType, *onnx.TypeProto_SparseTensorType, *onnx.TypeProto_OpaqueType:
-		return nil, "", fmt.Errorf("unsupported value type %s", typeString(typ))
+		return nil, "", fmt.Errorf("unsupported value type %s", TypeString(typ))
 	}
 	p, err := onnx.DecodeTensor(b)
 	if err != nil {
@@ -169,8 +169,8 @@ func decodeOptional(b []byte) (Value, string, error) {
 	return val, name, nil
 }
 
-// typeString describes an ONNX type: "float32[N,3]", "seq(float32)", ...
-func typeString(t *onnx.TypeProto) string {
+// TypeString describes an ONNX type: "float32[N,3]", "seq(float32)", ...
+func TypeString(t *onnx.TypeProto) string {
 	switch v := t.GetValue().(type) {
 	case *onnx.TypeProto_TensorType:
 		s := DType(v.TensorType.GetElemType()).String()
@@ -193,9 +193,9 @@ func typeString(t *onnx.TypeProto) string {
 		}
 		return s
 	case *onnx.TypeProto_SequenceType:
-		return "seq(" + typeString(v.SequenceType.GetElemType()) + ")"
+		return "seq(" + TypeString(v.SequenceType.GetElemType()) + ")"
 	case *onnx.TypeProto_OptionalType:
-		return "optional(" + typeString(v.OptionalType.GetElemType()) + ")"
+		return "optional(" + TypeString(v.OptionalType.GetElemType()) + ")"
 	case *onnx.TypeProto_MapType:
 		return "map"
 	case *onnx.TypeProto_SparseTensorType:

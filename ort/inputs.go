@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"fmt"
@@ -114,7 +114,7 @@ func ParseShape(s string) (name string, dims []int64, err error) {
 	for _, f := range strings.Split(s[i+1:], "x") {
 		d, err := strconv.ParseInt(f, 10, 64)
 		if err != nil || d < 0 {
-			return "", nil, fmt.Errorf("shape %q: %q is not a dimension size", s, f)
+			return "", nil, fmt.Errorf("shape %q: dimension %q is not a size (a whole number, 0 or more)", s, f)
 		}
 		dims = append(dims, d)
 	}
@@ -184,11 +184,11 @@ func (s InputSpec) Shape(sh Shapes) ([]int64, error) {
 	if dims, ok := sh[s.Name]; ok {
 		if s.Dims != nil {
 			if len(dims) != len(s.Dims) {
-				return nil, fmt.Errorf("input %q has rank %d (%s), but its shape was given as %v", s.Name, len(s.Dims), typeString(s.Type), dims)
+				return nil, fmt.Errorf("input %q has rank %d (%s), but its shape was given as %v", s.Name, len(s.Dims), TypeString(s.Type), dims)
 			}
 			for i, d := range s.Dims {
 				if d.Size >= 0 && d.Size != dims[i] {
-					return nil, fmt.Errorf("input %q has dimension %d fixed at %d (%s), but its shape was given as %v", s.Name, i, d.Size, typeString(s.Type), dims)
+					return nil, fmt.Errorf("input %q has dimension %d fixed at %d (%s), but its shape was given as %v", s.Name, i, d.Size, TypeString(s.Type), dims)
 				}
 			}
 		}
@@ -245,7 +245,7 @@ func GenerateInputs(specs []InputSpec, sh Shapes, seed int64, sample int) ([]Val
 	vals := make([]Value, len(specs))
 	for i, s := range specs {
 		if s.Kind != KindTensor && s.Kind != KindOptional || s.Kind == KindOptional && s.Type.GetOptionalType().GetElemType().GetTensorType() == nil {
-			return nil, &ConfigError{fmt.Errorf("input %q is %s: only tensors can be generated; give test data instead", s.Name, typeString(s.Type))}
+			return nil, &ConfigError{fmt.Errorf("input %q is %s: only tensors can be generated; give test data instead", s.Name, TypeString(s.Type))}
 		}
 		shape, err := s.Shape(sh)
 		if err != nil {

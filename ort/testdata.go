@@ -1,4 +1,4 @@
-package verify
+package ort
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 // that each do (one sample per folder). Each sample has one value per
 // spec, in specs order.
 func ReadInputDir(dir string, specs []InputSpec) ([][]Value, error) {
-	sets, err := testDataSets(dir)
+	sets, err := TestDataSets(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -44,9 +44,9 @@ func ReadTestDataSet(dir string, m *onnx.ModelProto) (inputs, outputs []Value, e
 	return inputs, outputs, nil
 }
 
-// testDataSets returns dir's test_data_set_N folders in numeric order, or
+// TestDataSets returns dir's test_data_set_N folders in numeric order, or
 // dir itself when it has none.
-func testDataSets(dir string) ([]string, error) {
+func TestDataSets(dir string) ([]string, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
