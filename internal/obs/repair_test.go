@@ -108,7 +108,10 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"ragged batch", "whole number of rows", NewHessian(8).Add(make([]float32, 9))},
 		{"nan", "is NaN", NewHessian(2).Add([]float32{1, float32(math.NaN())})},
-		{"no samples", "no calibration samples", func() error { _, err := SparseGPT(NewHessian(8), w, Pattern{Sparsity: 0.5}, SweepOptions{}); return err }()},
+		{"no samples", "no calibration samples", func() error {
+			_, err := SparseGPT(NewHessian(8), w, Pattern{Sparsity: 0.5}, SweepOptions{})
+			return err
+		}()},
 		{"features", "weight has 4 input features, Hessian 8", func() error { _, err := Wanda(h, randomWeight(2, 4, 1), Pattern{Sparsity: 0.5}); return err }()},
 		{"data", "15 values for shape 2x8", func() error {
 			_, err := GPTQ(h, Weight{2, 8, make([]float32, 15)}, QuantOptions{Bits: 4}, SweepOptions{})
@@ -117,7 +120,11 @@ func TestBadInput(t *testing.T) {
 		{"sparsity", "sparsity 1.5", func() error { _, err := SparseGPT(h, w, Pattern{Sparsity: 1.5}, SweepOptions{}); return err }()},
 		{"nm", "not a multiple of 3", func() error { _, err := SparseGPT(h, w, Pattern{N: 1, M: 3}, SweepOptions{}); return err }()},
 		{"n>m", "N must be in [0, M]", func() error { _, err := Wanda(h, w, Pattern{N: 5, M: 4}); return err }()},
-		{"bits", " bits: want 2 to 8", func() error { _, err := RTN(w, QuantOptions{Bits: 1}); _, err2 := RTN(w, QuantOptions{Bits: 9}); return join(err, err2) }()},
+		{"bits", " bits: want 2 to 8", func() error {
+			_, err := RTN(w, QuantOptions{Bits: 1})
+			_, err2 := RTN(w, QuantOptions{Bits: 9})
+			return join(err, err2)
+		}()},
 		{"damp", "damp -1", func() error { _, err := GPTQ(h, w, QuantOptions{Bits: 4}, SweepOptions{Damp: -1}); return err }()},
 		{"bias", "bias has 1 entries for 2 rows", CorrectBias(h, w, w, []float32{0})},
 		{"ridge", "ridge -1 is negative", Repair(h, w, w.Clone(), -1)},
