@@ -1,0 +1,83 @@
+package obs
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// GPTQ quantizes w with the optimal brain surgeon sweep of Frantar et al.
+// (2022): columns are quantized one at a time (in the original order, or
+// by decreasing H_jj with ActOrder) and each rounding error is compensated
+// on the row's not yet quantized weights through the inverse Hessian's
+// Cholesky factor, with lazy batch updates per block. Without ActOrder a
+// group's scale and zero point are fixed when the sweep reaches its first
+// column, from the weights updated so far; with ActOrder (or one group per
+// row) they are fixed from w before the sweep (see QuantOptions.ActOrder).
+// Codes, scales and zero points are in the original column order. Columns
+// of features never active in calibration are set to zero. w is not
+// modified.
+func GPTQ(h *Hessian, w Weight, q QuantOptions, o SweepOptions) (*Quantized, error) {
+	if err := h.ready(w, "gptq"); err != nil {
+		return nil, err
+	}
+	if err := q.check(w.Cols); err != nil {
+		return nil, fmt.Errorf("gptq: %w", err)
+	}
+	var perm []int
+	if q.ActOrder {
+		perm = make([]int, w.Cols)
+		for j := range perm {
+			perm[j] = j
+		}
+		slices.SortStableFunc(perm, func(a, b int) int { return cmp.Compare(h.xtx[b*h.cols+b], h.xtx[a*h.cols+a]) })
+	}
+	group := q.groupSize(w.Cols)
+	multiple := group
+	if perm != nil || group == w.Cols {
+		multiple = 1 // static groups: no group needs to fit in a block
+	}
+	f, wz, err := prepare(h, w, o, perm, multiple)
+	if err != nil {
+		return nil, fmt.Errorf("gptq: %w", err)
+	}
+	res := newQuantized(w.Rows, w.Cols, q)
+	ru := &quantRule{q: res, perm: perm, symmetric: q.Symmetric, static: multiple == 1}
+	if ru.static {
+		for r := range wz.Rows {
+			row := wz.Row(r)
+			for g := 0; g < res.Groups(); g++ {
+				res.setParams(r, g, row[g*group:min((g+1)*group, w.Cols)], q.Symmetric)
+			}
+		}
+	}
+	if perm != nil {
+		wz = permuteColumns(wz, perm)
+	}
+	out := f.sweep(wz, ru)
+	if perm != nil {
+		out = unpermuteColumns(out, perm)
+	}
+	res.Dequantized = out
+	return res, nil
+}
+
+// quantRule rounds each weight to its group's grid.
+type quantRule struct {
+	q         *Quantized
+	perm      []int
+	symmetric bool
+	static    bool
+}
+
+func (ru *quantRule) begin(r, i1 int, w, d []float32) {}
+
+func (ru *quantRule) value(r, i1, k int, w, d []float32) float32 {
+	j := i1 + k
+	if ru.perm != nil {
+		j = ru.perm[j]
+	} else if !ru.static && j%ru.q.Group == 0 {
+		ru.q.setParams(r, j/ru.q.Group, w[k:min(k+ru.q.Group, len(w))], ru.symmetric)
+	}
+	return ru.q.quantize(r, j, w[k])
+}

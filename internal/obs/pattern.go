@@ -1,0 +1,114 @@
+package obs
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Pattern says which weights pruning removes from each row.
+type Pattern struct {
+	// Sparsity, for unstructured pruning (M = 0), is the fraction of each
+	// row set to zero: exactly round(Sparsity·Cols) weights per row.
+	Sparsity float64
+	// N and M, when M > 0, ask for N:M sparsity along the columns: every
+	// group of M consecutive columns of a row keeps N weights (M−N zeros).
+	// Cols must be a multiple of M.
+	N, M int
+}
+
+// String returns "50%" or "2:4".
+func (p Pattern) String() string {
+	if p.M > 0 {
+		return fmt.Sprintf("%d:%d", p.N, p.M)
+	}
+	return fmt.Sprintf("%g%%", 100*p.Sparsity)
+}
+
+func (p Pattern) check(cols int) error {
+	if p.M > 0 {
+		if p.N < 0 || p.N > p.M {
+			return fmt.Errorf("pattern %d:%d: N must be in [0, M]", p.N, p.M)
+		}
+		if cols%p.M != 0 {
+			return fmt.Errorf("pattern %d:%d: %d input features are not a multiple of %d", p.N, p.M, cols, p.M)
+		}
+		return nil
+	}
+	if p.M < 0 || p.N != 0 {
+		return fmt.Errorf("pattern %d:%d: N:M needs M > 0", p.N, p.M)
+	}
+	if !(p.Sparsity >= 0 && p.Sparsity <= 1) {
+		return fmt.Errorf("sparsity %v is not in [0, 1]", p.Sparsity)
+	}
+	return nil
+}
+
+// zerosBefore returns how many of a row's first j weights unstructured
+// pruning removes: round(s·j). Blocks [i1, i2) remove
+// zerosBefore(i2) − zerosBefore(i1), which adds up to round(s·Cols).
+func (p Pattern) zerosBefore(j int) int { return int(math.Round(p.Sparsity * float64(j))) }
+
+// markSmallest sets mask[i] for the k entries of score with the smallest
+// values (ties go to the lower index) and clears the others. idx is
+// scratch of len(score).
+func markSmallest(score []float64, k int, mask []bool, idx []int) {
+	for i := range mask {
+		mask[i] = false
+	}
+	if k <= 0 {
+		return
+	}
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmp.Compare(score[a], score[b]); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	for _, i := range idx[:min(k, len(idx))] {
+		mask[i] = true
+	}
+}
+
+// Wanda prunes w by the score |W_rj|·‖X_j‖₂ (magnitude times the norm of
+// the feature's activations, from h), per output row: unstructured rows
+// lose their round(Sparsity·Cols) lowest scores, N:M groups keep their N
+// highest. The kept weights are unchanged; w is not modified.
+func Wanda(h *Hessian, w Weight, p Pattern) (Weight, error) {
+	if err := h.ready(w, "wanda"); err != nil {
+		return Weight{}, err
+	}
+	if err := p.check(w.Cols); err != nil {
+		return Weight{}, fmt.Errorf("wanda: %w", err)
+	}
+	norms := h.ColumnNorms()
+	out := w.Clone()
+	forChunks(w.Rows, 16, func(lo, hi int) {
+		score := make([]float64, w.Cols)
+		mask := make([]bool, w.Cols)
+		idx := make([]int, w.Cols)
+		for r := lo; r < hi; r++ {
+			row := out.Row(r)
+			for j, v := range row {
+				score[j] = math.Abs(float64(v)) * norms[j]
+			}
+			if p.M > 0 {
+				for g := 0; g < w.Cols; g += p.M {
+					markSmallest(score[g:g+p.M], p.M-p.N, mask[g:g+p.M], idx[:p.M])
+				}
+			} else {
+				markSmallest(score, p.zerosBefore(w.Cols), mask, idx)
+			}
+			for j, m := range mask {
+				if m {
+					row[j] = 0
+				}
+			}
+		}
+	})
+	return out, nil
+}
