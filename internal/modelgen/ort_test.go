@@ -4,41 +4,15 @@ package modelgen
 
 import (
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
-
-	"github.com/onnxopt/onnxopt/internal/testenv"
 )
 
 // This file only checks that generated models load and run in ONNX
 // Runtime; the project's runtime wrapper lives in verify/.
-
-var (
-	ortOnce sync.Once
-	ortErr  error
-)
-
-// needORT initializes ONNX Runtime once per test binary, or ends the test
-// if the library is not installed.
-func needORT(t *testing.T) {
-	t.Helper()
-	lib := filepath.Join(testenv.CacheDir(), "onnxruntime-1.30.0", "libonnxruntime.so.1")
-	if _, err := os.Stat(lib); err != nil {
-		testenv.Missing(t, "ONNX Runtime ("+lib+")")
-	}
-	ortOnce.Do(func() {
-		ort.SetSharedLibraryPath(lib)
-		ortErr = ort.InitializeEnvironment()
-	})
-	if ortErr != nil {
-		t.Fatalf("initializing ONNX Runtime: %v", ortErr)
-	}
-}
 
 // runModel runs the model at path once on a deterministic input of shape
 // in and returns "logits", checking that it has shape out and finite values.
@@ -87,7 +61,7 @@ func runModel(t *testing.T, path string, in, out []int64) []float32 {
 }
 
 func TestRunInORT(t *testing.T) {
-	needORT(t)
+	needRuntime(t) // verify owns the process-wide environment
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		name    string
