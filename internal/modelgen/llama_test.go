@@ -184,3 +184,21 @@ func TestWriteLlama(t *testing.T) {
 	}
 	checkNoTempFiles(t, dir)
 }
+
+// BenchmarkWriteLlama streams a 7b-shaped model cut to one layer and a
+// smaller vocabulary (about 1 GB) to external data. The allocations per
+// write stay a few tens of megabytes whatever the size (the rotary tables,
+// write buffers); for the whole process's peak, run `onnxopt gen llama`
+// under /usr/bin/time -v.
+func BenchmarkWriteLlama(b *testing.B) {
+	o, _ := LlamaPreset("7b")
+	o.Layers, o.Vocab = 1, 8000
+	b.SetBytes(o.WeightBytes())
+	b.ReportAllocs()
+	path := filepath.Join(b.TempDir(), "llama.onnx")
+	for b.Loop() {
+		if err := WriteLlama(path, o, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
