@@ -71,8 +71,8 @@ over 2 GiB need --external (the 7b preset is about 27 GB).`,
 				}
 			}
 			if changed("layers") {
-				if layers < 0 {
-					return usageErrorf("--layers must not be negative, not %d", layers)
+				if layers < 1 {
+					return usageErrorf("--layers must be positive, not %d", layers)
 				}
 				o.Layers = layers
 			}
