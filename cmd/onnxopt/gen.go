@@ -16,14 +16,14 @@ func init() { register(newGenCmd) }
 // the demo, tests and benchmarks use.
 func newGenCmd() *cobra.Command {
 	gen := &cobra.Command{
-		Use:   "gen mlp|cnn -o OUT [flags]",
-		Short: "Generate a synthetic float32 model (MLP stack or CNN) for trials and benchmarks",
+		Use:   "gen mlp|cnn|llama -o OUT [flags]",
+		Short: "Generate a synthetic float32 model (MLP stack, CNN or Llama-like decoder) for trials and benchmarks",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return usageErrorf("gen needs a model kind: mlp or cnn")
+			return usageErrorf("gen needs a model kind: mlp, cnn or llama")
 		},
 	}
-	gen.AddCommand(newGenMLPCmd(), newGenCNNCmd())
+	gen.AddCommand(newGenMLPCmd(), newGenCNNCmd(), newGenLlamaCmd())
 	return gen
 }
 

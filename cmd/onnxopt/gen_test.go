@@ -37,3 +37,50 @@ func TestGen(t *testing.T) {
 		t.Fatalf("bad size: exit %d, %q", code, stderr)
 	}
 }
+
+func TestGenLlama(t *testing.T) {
+	dir := t.TempDir()
+	tiny := filepath.Join(dir, "tiny.onnx")
+	code, stdout, stderr := runCaptured(t, "gen", "llama", "--preset", "tiny", "-o", tiny)
+	if code != exitOK || !strings.Contains(stdout, "vocab 256, hidden 64") || !strings.Contains(stdout, "tied head") {
+		t.Fatalf("gen llama: exit %d, %q, %q", code, stdout, stderr)
+	}
+	// Flags override the preset; derived sizes follow the new width.
+	custom := filepath.Join(dir, "custom.onnx")
+	code, stdout, stderr = runCaptured(t, "gen", "llama", "--preset", "7b", "--vocab", "500", "--hidden", "128",
+		"--heads", "4", "--layers", "1", "--tied=false", "--external", "-o", custom)
+	if code != exitOK || !strings.Contains(stdout, "vocab 500, hidden 128, intermediate 384, 1 layers, 4 heads (4 kv, size 32), untied") {
+		t.Fatalf("gen llama with overrides: exit %d, %q, %q", code, stdout, stderr)
+	}
+	for _, path := range []string{tiny, custom} {
+		m, err := graph.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Graph.Check(); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if m.Graph.Lookup("logits") == nil || m.Graph.Lookup("input_ids") == nil {
+			t.Errorf("%s: no input_ids or logits", path)
+		}
+	}
+	if m, _ := graph.ReadFile(custom); m.Graph.Lookup("lm_head.weight") == nil {
+		t.Errorf("--tied=false: no lm_head.weight")
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--preset", "70b"}, "unknown preset"},
+		{[]string{"--heads", "5"}, "not a multiple of heads"},
+		{[]string{"--kv-heads", "3"}, "not a multiple of kv-heads"},
+		{[]string{"--vocab", "-1"}, "--vocab must be positive"},
+	} {
+		args := append([]string{"gen", "llama", "-o", filepath.Join(dir, "bad.onnx")}, c.args...)
+		code, _, stderr := runCaptured(t, args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("gen llama %v: exit %d, %q; want usage error about %q", c.args, code, stderr, c.want)
+		}
+	}
+}

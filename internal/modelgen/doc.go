@@ -1,7 +1,9 @@
 // Package modelgen generates realistic float32 ONNX models for tests and
-// benchmarks: a transformer-like MLP stack (MLP, MLPForBytes, WriteMLP) and
-// a small ResNet-like CNN (CNN, WriteCNN), plus Builder, a small helper that
-// assembles graphs node by node for table tests.
+// benchmarks: a transformer-like MLP stack (MLP, MLPForBytes, WriteMLP), a
+// small ResNet-like CNN (CNN, WriteCNN), a Llama-like decoder-only
+// transformer at any size up to 7B (Llama, LlamaPreset, WriteLlama), plus
+// Builder, a small helper that assembles graphs node by node for table
+// tests.
 //
 // Every generated model is deterministic: the same options give the same
 // bytes. Weights are drawn from math/rand/v2 PCG streams keyed by the seed

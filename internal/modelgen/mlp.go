@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/onnxopt/onnxopt/onnx"
 )
@@ -134,7 +133,7 @@ func buildMLP(o MLPOptions) *Builder {
 // Parameters are named after scope with dots: "block0/fc1" ->
 // "block0.fc1.weight".
 func linear(b *Builder, scope, x string, in, out int64, std float64, bias, gemm bool) string {
-	param := strings.ReplaceAll(scope, "/", ".")
+	param := paramName(scope)
 	if gemm {
 		inputs := []string{x, b.InitNormal(param+".weight", []int64{out, in}, 0, float32(std))}
 		if bias {
