@@ -4,13 +4,14 @@
 //
 // convert-float(to=float16) stores every float32 constant that only
 // float16 computation reads (initializers and Constant nodes, subgraphs
-// included) as float16, clamping values beyond ±65504, and makes the ops
+// included) as float16, and makes the ops
 // compute in float16. An op stays in float32, with Casts around it, when
 // ONNX Runtime's CPU provider has no kernel for it in the target type, when
 // 16-bit floats would overflow or spoil its result (Resize scales, Range,
 // TopK, reductions of squares: the blocked table, following
 // onnxconverter-common and Olive), when the user lists it in block=, when
-// it is in another domain, when it holds subgraphs (its bodies are
+// a weight it reads lies beyond the float16 range (clamping would change
+// the result; Clip bounds are clamped instead), when it is in another domain, when it holds subgraphs (its bodies are
 // converted inside, with Casts at their boundary), or when an input's type
 // is unknown. Casts to float32 inside the graph become Casts to the target.
 // With keep-io=true (the default) graph inputs and outputs keep their

@@ -164,11 +164,52 @@ func (c *converter) decide(n *graph.Node) {
 			}
 		}
 	}
+	if reason == "" && c.keepIO && c.to != tFloat && outputActivations[op] && feedsMainOutput(n) {
+		reason = "computes a float32 graph output (keeps small probabilities exact)"
+	}
+	if reason == "" && c.to == tFloat16 && op != "Clip" {
+		// Clamping a Clip bound changes nothing in float16; clamping any
+		// other weight would (a BatchNormalization variance of 1e7).
+		for _, v := range n.Inputs() {
+			if t := v.Const(); t != nil && c.source(t.DataType()) && beyondFloat16(t) {
+				reason = "a weight exceeds the float16 range (±65504)"
+			}
+		}
+	}
 	if reason != "" {
 		c.reasons[op+": "+reason]++
 		return
 	}
 	c.mode[n] = true
+}
+
+// feedsMainOutput reports whether an output of n is a main-graph output.
+func feedsMainOutput(n *graph.Node) bool {
+	if n.Graph().Parent != nil {
+		return false
+	}
+	for _, v := range n.Outputs() {
+		for _, o := range n.Graph().Outputs {
+			if v != nil && o == v {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// beyondFloat16 reports whether a finite value of t is beyond ±65504.
+func beyondFloat16(t *graph.Tensor) bool {
+	v, err := t.Floats()
+	if err != nil {
+		return false
+	}
+	for _, x := range v {
+		if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // want is the type input i of n must have after the pass.
@@ -255,10 +296,8 @@ func (c *converter) convertTensor(t *graph.Tensor) error {
 	if err != nil {
 		return err
 	}
-	if t.DataType() == tFloat {
-		v = append([]float32(nil), v...) // Floats gave the read-only view
-	}
-	if c.to == tFloat16 {
+	if c.to == tFloat16 && beyondFloat16(t) {
+		v = append([]float32(nil), v...) // Floats may give a read-only view
 		for i, x := range v {
 			if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
 				v[i] = float32(math.Copysign(onnx.MaxFloat16, float64(x)))
@@ -266,10 +305,15 @@ func (c *converter) convertTensor(t *graph.Tensor) error {
 			}
 		}
 	}
+	raw, err := onnx.EncodeFloats(c.to, v)
+	if err != nil {
+		return err
+	}
 	to := c.to
 	t.Proto.DataType = &to
+	t.SetRaw(raw)
 	c.nConsts++
-	return t.SetFloats(v)
+	return nil
 }
 
 // typeValues sets the new type of graph inputs (keep-io=false) and of the
