@@ -142,3 +142,93 @@ func (t *Tensor) SetRaw(b []byte) {
 	onnx.SetRaw(t.Proto, b)
 	t.markOwned()
 }
+
+// IsFloat reports whether Floats and SetFloats work on the tensor: its
+// type is float32, float16, bfloat16 or float64.
+func (t *Tensor) IsFloat() bool { return onnx.IsFloatWeight(t.DataType()) }
+
+// Floats returns the tensor's values as float32, whatever its float type:
+// a float32 tensor gives its read-only view (see Float32s, no copy);
+// float16, bfloat16 and float64 tensors are decoded into a new slice the
+// caller may change. Do the arithmetic on these and write the result back
+// with SetFloats, which rounds once to the tensor's own type.
+func (t *Tensor) Floats() ([]float32, error) {
+	dt := t.DataType()
+	if dt == int32(onnx.TensorProto_FLOAT) {
+		return t.Float32s()
+	}
+	if !onnx.IsFloatWeight(dt) {
+		return nil, fmt.Errorf("tensor %q is %s, not a float16, bfloat16, float32 or float64 tensor", t.Name(), onnx.DataTypeName(dt))
+	}
+	n, err := t.Elements()
+	if err != nil {
+		return nil, err
+	}
+	p := t.Proto
+	out := make([]float32, n)
+	if dt == int32(onnx.TensorProto_DOUBLE) && !p.IsExternal() && p.RawData == nil {
+		if err := p.CheckData(); err != nil {
+			return nil, err
+		}
+		for i, x := range p.DoubleData {
+			out[i] = float32(x)
+		}
+		return out, nil
+	}
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	if err := onnx.DecodeFloats(dt, out, raw); err != nil {
+		return nil, fmt.Errorf("tensor %q: %v", t.Name(), err)
+	}
+	return out, nil
+}
+
+// SetFloats replaces the values of a float tensor (same element count),
+// storing them in the tensor's own type, each rounded once. A float16
+// tensor read with Floats and written back unchanged keeps every bit.
+func (t *Tensor) SetFloats(v []float32) error {
+	dt := t.DataType()
+	if dt == int32(onnx.TensorProto_FLOAT) {
+		return t.SetFloat32s(v)
+	}
+	if !onnx.IsFloatWeight(dt) {
+		return fmt.Errorf("tensor %q is %s, not a float16, bfloat16, float32 or float64 tensor", t.Name(), onnx.DataTypeName(dt))
+	}
+	n, err := t.Elements()
+	if err != nil {
+		return err
+	}
+	if int64(len(v)) != n {
+		return fmt.Errorf("tensor %q: %d values for shape %v", t.Name(), len(v), t.Dims())
+	}
+	raw, err := onnx.EncodeFloats(dt, v)
+	if err != nil {
+		return fmt.Errorf("tensor %q: %v", t.Name(), err)
+	}
+	t.SetRaw(raw)
+	return nil
+}
+
+// ConvertFloats changes a float tensor's type to dt (float32, float16,
+// bfloat16 or float64), rounding each value once. The tensor proto's type
+// field is replaced, not changed, so a proto shared with the caller stays
+// as it was.
+func (t *Tensor) ConvertFloats(dt int32) error {
+	if t.DataType() == dt {
+		return nil
+	}
+	if !onnx.IsFloatWeight(dt) {
+		return fmt.Errorf("tensor %q: cannot convert to %s", t.Name(), onnx.DataTypeName(dt))
+	}
+	v, err := t.Floats()
+	if err != nil {
+		return err
+	}
+	if t.DataType() == int32(onnx.TensorProto_FLOAT) {
+		v = append([]float32(nil), v...) // the view aliases the old bytes
+	}
+	t.Proto.DataType = &dt
+	return t.SetFloats(v)
+}

@@ -2,6 +2,7 @@
 package all
 
 import (
+	_ "github.com/onnxopt/onnxopt/passes/convertfloat"
 	_ "github.com/onnxopt/onnxopt/passes/dce"
 	_ "github.com/onnxopt/onnxopt/passes/foldconst"
 	_ "github.com/onnxopt/onnxopt/passes/nm"
