@@ -1,7 +1,6 @@
 package convertfloat_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,19 +10,9 @@ import (
 	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
 )
-
-func needRuntime(t *testing.T) {
-	t.Helper()
-	if _, err := verify.LoadRuntime(); err != nil {
-		var le *verify.LibraryError
-		if errors.As(err, &le) || errors.Is(err, verify.ErrNoCgo) {
-			testenv.Missing(t, "ONNX Runtime ("+err.Error()+")")
-		}
-		t.Fatal(err)
-	}
-}
 
 // convert runs pipeline over the model at src and writes the result in
 // dir, returning its path.
@@ -53,7 +42,7 @@ func size(t *testing.T, p string) int64 {
 
 // shapes gives each real model's dynamic dimensions a workable size
 // (the detector halves the image five times).
-var shapes = map[string]verify.Shapes{
+var shapes = map[string]ort.Shapes{
 	"ppocr-det.onnx": {"x": {1, 3, 320, 320}}, // smaller images give all-but-zero outputs
 	"ppocr-cls.onnx": {"x": {1, 3, 48, 192}},
 	"ppocr-rec.onnx": {"x": {1, 3, 48, 96}},
@@ -64,7 +53,7 @@ var shapes = map[string]verify.Shapes{
 // runs in ONNX Runtime on CPU with output cosine at least 0.999 against the
 // original on seeded random inputs.
 func TestFloat16RealModels(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	for _, name := range []string{"ppocr-det.onnx", "ppocr-cls.onnx", "ppocr-rec.onnx", "hello_deepa.onnx"} {
 		t.Run(name, func(t *testing.T) {
 			src := testenv.Model(t, name)
@@ -77,7 +66,7 @@ func TestFloat16RealModels(t *testing.T) {
 				t.Errorf("float16 file is %.3fx the original, want at most 0.55x", ratio)
 			}
 			tol := verify.Tolerance{MinCosine: 0.999, CosineOnly: true}
-			rep, err := verify.Verify(src, out, verify.Config{Options: verify.Options{Threads: 1}, Tolerance: tol, Shapes: shapes[name], Samples: 2, Seed: 7})
+			rep, err := verify.Verify(src, out, verify.Config{Options: ort.Options{Threads: 1}, Tolerance: tol, Shapes: shapes[name], Samples: 2, Seed: 7})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +84,7 @@ func TestFloat16RealModels(t *testing.T) {
 // bfloat16 where ONNX Runtime can) loads and runs, and an opset-11 model
 // is refused with the reason.
 func TestBFloat16RealModel(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	dir := t.TempDir()
 	src := testenv.Model(t, "hello_deepa.onnx") // opset 13
 	for _, p := range []string{"convert-float(to=bfloat16,compute=float32)", "convert-float(to=bfloat16)"} {
@@ -104,7 +93,7 @@ func TestBFloat16RealModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		tol := verify.Tolerance{MinCosine: 0.99, CosineOnly: true}
-		rep, err := verify.Verify(src, out, verify.Config{Options: verify.Options{Threads: 1}, Tolerance: tol, Samples: 2, Seed: 7})
+		rep, err := verify.Verify(src, out, verify.Config{Options: ort.Options{Threads: 1}, Tolerance: tol, Samples: 2, Seed: 7})
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -123,7 +112,7 @@ func TestBFloat16RealModel(t *testing.T) {
 // TestRoundTripToFloat32: a float16 model converted back to float32 runs
 // and gives the float16 model's outputs up to float32 rounding.
 func TestRoundTripToFloat32(t *testing.T) {
-	needRuntime(t)
+	testenv.Runtime(t)
 	dir := t.TempDir()
 	src := testenv.Model(t, "ppocr-cls.onnx")
 	half, err := convert(t, src, "convert-float(to=float16)", dir)
@@ -135,7 +124,7 @@ func TestRoundTripToFloat32(t *testing.T) {
 		t.Fatal(err)
 	}
 	tol := verify.Tolerance{MinCosine: 0.9999, CosineOnly: true}
-	rep, err := verify.Verify(half, back, verify.Config{Options: verify.Options{Threads: 1}, Tolerance: tol, Shapes: shapes["ppocr-cls.onnx"], Seed: 3})
+	rep, err := verify.Verify(half, back, verify.Config{Options: ort.Options{Threads: 1}, Tolerance: tol, Shapes: shapes["ppocr-cls.onnx"], Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
