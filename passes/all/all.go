@@ -3,7 +3,7 @@ package all
 
 import (
 	_ "github.com/onnxopt/onnxopt/passes/dce"
-	_ "github.com/onnxopt/onnxopt/passes/foldconst"
+	_ "github.com/onnxopt/onnxopt/passes/foldconstants"
 	_ "github.com/onnxopt/onnxopt/passes/nm"
 	_ "github.com/onnxopt/onnxopt/passes/prune"
 	_ "github.com/onnxopt/onnxopt/passes/quantize"
