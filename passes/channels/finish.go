@@ -23,8 +23,9 @@ type class struct {
 }
 
 // maxDerivedDepth bounds how many derived dimensions (Concat, Flatten or
-// Reshape outputs whose indices come from other dimensions) may nest.
-const maxDerivedDepth = 64
+// Reshape outputs whose indices come from other dimensions) may nest; a
+// deeper nest is an error.
+const maxDerivedDepth = 65
 
 // finish turns the union-find classes into groups: derived classes hand
 // their members to the classes their indices come from, and each other
@@ -145,7 +146,7 @@ func (a *analyzer) resolve(classes map[int]*class, top, c *class, depth int, onP
 	if onPath[c] {
 		return nil, fmt.Errorf("the channels of %s are derived from themselves through %s", top.name(), c.name())
 	}
-	if depth > maxDerivedDepth {
+	if depth >= maxDerivedDepth {
 		return nil, fmt.Errorf("the channels of %s pass through more than %d nested Concat, Flatten or Reshape outputs (the last one looked at is %s)", top.name(), maxDerivedDepth, c.name())
 	}
 	onPath[c] = true
