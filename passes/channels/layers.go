@@ -29,29 +29,19 @@ func seed(a *analyzer, n *graph.Node) {
 	}
 }
 
-// matmul: the weight's columns produce the channels, its rows read them.
+// matmul: the weight's columns produce the channels of the last axis, its
+// rows read them.
 func matmul(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	k := a.dims[d]
 	w := a.weight(d, n, 2)
 	if w == nil {
 		return
 	}
-	r := a.shapes.rank(k.v)
-	switch {
-	case out && k.axis == r-1:
-		a.member(d, n, w, Source, 1)
-		a.sources[d] = append(a.sources[d], n)
-	case !out && port == 0 && k.axis == r-1:
-		a.member(d, n, w, Sink, 0)
-	default:
-		a.block(d, "%s: channels on a batch dimension", n)
-	}
+	dense(a, d, n, w, port, out, a.shapes.rank(a.dims[d].v)-1, 1, 0, "channels on a batch dimension")
 }
 
-// gemm: like matmul, with the weight's axes swapped by transB and an
-// optional per-channel bias.
+// gemm: like matmul on axis 1, with the weight's axes swapped by transB
+// and an optional per-channel bias.
 func gemm(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	k := a.dims[d]
 	w := a.weight(d, n, 2)
 	if w == nil {
 		return
@@ -60,30 +50,37 @@ func gemm(a *analyzer, d int, n *graph.Node, port int, out bool) {
 		a.block(d, "%s: transA=1 is not followed", n)
 		return
 	}
-	transB := n.AttrInt("transB", 0) != 0
-	switch {
-	case out && k.axis == 1:
-		wa := 1
-		if transB {
-			wa = 0
-		}
-		a.member(d, n, w, Source, wa)
-		a.sources[d] = append(a.sources[d], n)
-		if c := n.Input(2); c != nil {
-			cr := a.shapes.rank(c)
-			if cr >= 1 && a.size(c, cr-1) != 1 {
-				a.param(d, n, c, cr-1)
-			}
-		}
-	case !out && port == 0 && k.axis == 1:
-		wa := 0
-		if transB {
-			wa = 1
-		}
-		a.member(d, n, w, Sink, wa)
-	default:
-		a.block(d, "%s: channels on the batch dimension", n)
+	produce, read := 1, 0
+	if n.AttrInt("transB", 0) != 0 {
+		produce, read = 0, 1
 	}
+	if !dense(a, d, n, w, port, out, 1, produce, read, "channels on the batch dimension") {
+		return
+	}
+	if c := n.Input(2); c != nil {
+		cr := a.shapes.rank(c)
+		if cr >= 1 && a.size(c, cr-1) != 1 {
+			a.param(d, n, c, cr-1)
+		}
+	}
+}
+
+// dense records weight w of a fully connected layer n whose activations
+// hold the channels on axis: the weight's axis produce makes them at the
+// output, its axis read reads them at input 0. It reports whether d is
+// n's output (so n is a source); elsewhere it blocks d with batch.
+func dense(a *analyzer, d int, n *graph.Node, w *graph.Value, port int, out bool, axis, produce, read int, batch string) bool {
+	switch k := a.dims[d]; {
+	case out && k.axis == axis:
+		a.member(d, n, w, Source, produce)
+		a.sources[d] = append(a.sources[d], n)
+		return true
+	case !out && port == 0 && k.axis == axis:
+		a.member(d, n, w, Sink, read)
+	default:
+		a.block(d, "%s: %s", n, batch)
+	}
+	return false
 }
 
 // conv: a filter per output channel, an input slice per input channel;

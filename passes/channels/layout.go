@@ -4,15 +4,11 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 )
 
+// transpose ties the channel axis to where perm moves it.
 func transpose(a *analyzer, d int, n *graph.Node, _ int, out bool) {
 	k := a.dims[d]
 	r := a.shapes.rank(n.Input(0))
-	perm := n.AttrInts("perm")
-	if perm == nil {
-		for i := r - 1; i >= 0; i-- {
-			perm = append(perm, int64(i))
-		}
-	}
+	perm := transposePerm(n, r)
 	if len(perm) != r {
 		a.block(d, "%s: perm does not match the rank", n)
 		return
@@ -30,6 +26,21 @@ func transpose(a *analyzer, d int, n *graph.Node, _ int, out bool) {
 	a.block(d, "%s: bad perm", n)
 }
 
+// transposePerm returns a Transpose's perm attribute, or the reversal of
+// rank axes that is its default.
+func transposePerm(n *graph.Node, rank int) []int64 {
+	perm := n.AttrInts("perm")
+	if perm == nil {
+		for i := rank - 1; i >= 0; i-- {
+			perm = append(perm, int64(i))
+		}
+	}
+	return perm
+}
+
+// concat: off the concatenation axis every input and the output hold the
+// same channels; on it, each input's channels sit at an offset of the
+// output.
 func concat(a *analyzer, d int, n *graph.Node, port int, out bool) {
 	k := a.dims[d]
 	y := n.Output(0)
@@ -59,6 +70,8 @@ func concat(a *analyzer, d int, n *graph.Node, port int, out bool) {
 	}
 }
 
+// flatten follows channels into the flattened axis, each channel becoming
+// a block of what followed it.
 func flatten(a *analyzer, d int, n *graph.Node, _ int, out bool) {
 	k := a.dims[d]
 	x := a.shapes.get(n.Input(0))

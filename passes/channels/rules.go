@@ -102,17 +102,12 @@ func dropout(a *analyzer, d int, n *graph.Node, port int, out bool) {
 // batchNorm ties input and output; on the channel axis its four vectors
 // shrink with them.
 func batchNorm(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	axis := a.dims[d].axis
 	if port != 0 {
 		a.block(d, "%s: channels reach a parameter input", n)
 		return
 	}
-	other := n.Input(0)
-	if !out {
-		other = n.Output(0)
-	}
-	a.tie(d, other, axis)
-	if axis == 1 {
+	elementwise(a, d, n, port, out)
+	if a.dims[d].axis == 1 {
 		for i := 1; i <= 4; i++ {
 			if !a.param(d, n, n.Input(i), 0) {
 				return
@@ -123,16 +118,11 @@ func batchNorm(a *analyzer, d int, n *graph.Node, port int, out bool) {
 
 // pool keeps the batch and channel axes; spatial ones change size.
 func pool(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	axis := a.dims[d].axis
-	if axis > 1 || port != 0 {
+	if axis := a.dims[d].axis; axis > 1 || port != 0 {
 		a.block(d, "%s: spatial dimension %d changes", n, axis)
 		return
 	}
-	if out {
-		a.tie(d, n.Input(0), axis)
-	} else {
-		a.tie(d, n.Output(0), axis)
-	}
+	elementwise(a, d, n, port, out)
 }
 
 // arith follows broadcasting arithmetic: operands that hold the channels

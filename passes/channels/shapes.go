@@ -147,12 +147,7 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 	case op == "Transpose":
 		if known(0) {
 			x := in(0)
-			perm := n.AttrInts("perm")
-			if perm == nil {
-				for i := len(x) - 1; i >= 0; i-- {
-					perm = append(perm, int64(i))
-				}
-			}
+			perm := transposePerm(n, len(x))
 			if len(perm) != len(x) {
 				return nil
 			}
