@@ -1,4 +1,4 @@
-// Package foldconst defines the fold-constants pass: it evaluates nodes
+// Package foldconstants defines the fold-constants pass: it evaluates nodes
 // whose inputs are all constants (initializers or Constant nodes, in the
 // main graph or any subgraph) and replaces their outputs by initializers of
 // the same names, so graph outputs keep their names; then it removes what
@@ -17,4 +17,4 @@
 //
 // A node is left alone, and reported as skipped, when its result would
 // exceed max-bytes or it cannot be evaluated exactly.
-package foldconst
+package foldconstants

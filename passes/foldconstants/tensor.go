@@ -1,4 +1,4 @@
-package foldconst
+package foldconstants
 
 import (
 	"encoding/binary"

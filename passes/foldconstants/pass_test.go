@@ -1,4 +1,4 @@
-package foldconst_test
+package foldconstants_test
 
 import (
 	"encoding/binary"
@@ -15,7 +15,7 @@ import (
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
-	_ "github.com/onnxopt/onnxopt/passes/foldconst"
+	_ "github.com/onnxopt/onnxopt/passes/foldconstants"
 )
 
 const (

@@ -1,4 +1,4 @@
-package structured
+package channels
 
 import (
 	"github.com/onnxopt/onnxopt/graph"
@@ -91,7 +91,7 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 		if c := n.Output(0).Const(); c != nil {
 			return clone(c.Dims())
 		}
-	case unaryOps[op] || op == "BatchNormalization" || op == "Softmax" || op == "LogSoftmax" || op == "Cast" || op == "LayerNormalization":
+	case unaryOps[op] || op == "BatchNormalization" || op == "Softmax" || op == "LogSoftmax" || op == "LayerNormalization":
 		if known(0) {
 			return clone(in(0))
 		}
@@ -147,12 +147,7 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 	case op == "Transpose":
 		if known(0) {
 			x := in(0)
-			perm := n.AttrInts("perm")
-			if perm == nil {
-				for i := len(x) - 1; i >= 0; i-- {
-					perm = append(perm, int64(i))
-				}
-			}
+			perm := transposePerm(n, len(x))
 			if len(perm) != len(x) {
 				return nil
 			}

@@ -1,4 +1,4 @@
-package structured
+package prunechannels
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/channels"
 )
 
 // PruneChannels removes the channels of least weight norm from every
@@ -26,18 +27,7 @@ var PruneChannels = &passes.Pass{
 	Check: checkPrune,
 }
 
-func init() {
-	passes.Register(PruneChannels)
-	passes.Register(DeadNeurons)
-}
-
-// GroupReport is one group in a pass report.
-type GroupReport struct {
-	Name   string `json:"name"`
-	Before int64  `json:"before"`
-	After  int64  `json:"after"`
-	Reason string `json:"reason,omitempty"`
-}
+func init() { passes.Register(PruneChannels) }
 
 // checkPrune validates prune-channels' options together.
 func checkPrune(args passes.Args) error {
@@ -61,14 +51,14 @@ func runPrune(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 	ratio := args.Float("ratio")
 	minCh, roundTo := args.Int("min-channels"), args.Int("round-to")
 	sel := passes.Selection{Include: args.List("include"), Exclude: args.List("exclude")}
-	an, err := Analyze(m)
+	an, err := channels.Analyze(m)
 	if err != nil {
 		return err
 	}
-	remove := map[*Group][]int64{}
-	var reports []GroupReport
+	remove := map[*channels.Group][]int64{}
+	var reports []channels.GroupReport
 	for _, g := range an.Groups {
-		rep := GroupReport{Name: g.Name, Before: g.Size, After: g.Size}
+		rep := channels.GroupReport{Name: g.Name, Before: g.Size, After: g.Size}
 		switch {
 		case g.Reason != "":
 			rep.Reason = g.Reason
@@ -104,7 +94,7 @@ func runPrune(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 	return nil
 }
 
-func countMembers(remove map[*Group][]int64) int {
+func countMembers(remove map[*channels.Group][]int64) int {
 	seen := map[*graph.Value]bool{}
 	for g := range remove {
 		for _, m := range g.Members {
@@ -125,13 +115,13 @@ func keepCount(size int64, ratio float64, minCh, roundTo int64) int64 {
 
 // selected applies include/exclude to a group's producing nodes and
 // weights.
-func selected(sel passes.Selection, g *Group) bool {
+func selected(sel passes.Selection, g *channels.Group) bool {
 	if len(sel.Include) == 0 && len(sel.Exclude) == 0 {
 		return true
 	}
 	var names []string
 	for _, m := range g.Members {
-		if m.Role == Source {
+		if m.Role == channels.Source {
 			names = append(names, m.Value.Name, m.Node.Name())
 		}
 	}
@@ -167,13 +157,13 @@ func weakest(scores []float64, k int64) []int64 {
 // channelNorms scores each channel of g by the L1 norm (or L2, when l2)
 // of its slices in all the group's weights (source, sink and through
 // members), summed.
-func channelNorms(g *Group, l2 bool) ([]float64, error) {
+func channelNorms(g *channels.Group, l2 bool) ([]float64, error) {
 	scores := make([]float64, g.Size)
 	for _, m := range g.Members {
-		if m.Role == Param {
+		if m.Role == channels.Param {
 			continue
 		}
-		per, err := axisSums(m.Value, m.Axis, l2)
+		per, err := channels.AxisSums(m.Value, m.Axis, l2)
 		if err != nil {
 			return nil, err
 		}
@@ -193,31 +183,4 @@ func channelNorms(g *Group, l2 bool) ([]float64, error) {
 		}
 	}
 	return scores, nil
-}
-
-// axisSums returns, for each index along axis of constant v, the sum of
-// |x| (or x², when squares) over the rest of the tensor.
-func axisSums(v *graph.Value, axis int, squares bool) ([]float64, error) {
-	t := v.Const()
-	data, err := t.Float32s()
-	if err != nil {
-		return nil, fmt.Errorf("constant %s: %w", v.Name, err)
-	}
-	dims := t.Dims()
-	if axis >= len(dims) {
-		return nil, fmt.Errorf("constant %s has no axis %d", v.Name, axis)
-	}
-	inner := prod(dims[axis+1:])
-	n := dims[axis]
-	out := make([]float64, n)
-	for i, x := range data {
-		k := (int64(i) / inner) % n
-		f := float64(x)
-		if squares {
-			out[k] += f * f
-		} else {
-			out[k] += math.Abs(f)
-		}
-	}
-	return out, nil
 }

@@ -1,4 +1,4 @@
-package structured
+package prunechannels
 
 import (
 	"slices"
@@ -6,110 +6,84 @@ import (
 	"testing"
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
-	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes/channels"
+	"github.com/onnxopt/onnxopt/passes/channels/channelstest"
 )
-
-const f32 = onnx.TensorProto_FLOAT
-
-func convAttrs(k, pad int64) []*onnx.AttributeProto {
-	return []*onnx.AttributeProto{modelgen.AttrInts("kernel_shape", k, k), modelgen.AttrInts("pads", pad, pad, pad, pad)}
-}
-
-func bn(b *modelgen.Builder, name, x string, c int64, seed int) string {
-	scale := b.Init(name+".scale", []int64{c}, seq(c, seed))
-	shift := b.Init(name+".shift", []int64{c}, seq(c, seed+1))
-	mean := b.Init(name+".mean", []int64{c}, seq(c, seed+2))
-	v := seq(c, seed+3)
-	for i := range v {
-		v[i] = 1 + v[i]*v[i]
-	}
-	variance := b.Init(name+".var", []int64{c}, v)
-	return b.Op(name, "BatchNormalization", []string{x, scale, shift, mean, variance})
-}
-
-func conv(b *modelgen.Builder, name, x string, in, out, k, pad, group int64, seed int) string {
-	w := b.Init(name+".weight", []int64{out, in / group, k, k}, seq(out*in/group*k*k, seed))
-	attrs := convAttrs(k, pad)
-	if group != 1 {
-		attrs = append(attrs, modelgen.AttrInt("group", group))
-	}
-	return b.Op(name, "Conv", []string{x, w}, attrs...)
-}
 
 // tiny builds the small graphs of the coupling table tests.
 var tiny = map[string]func() *modelgen.Builder{
 	"bias": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("bias")
-		x := b.Input("x", f32, "batch", 8)
-		h := b.Op("fc1", "MatMul", []string{x, b.Init("w1", []int64{8, 16}, seq(128, 1))})
-		h = b.Op("fc1_bias", "Add", []string{h, b.Init("b1", []int64{16}, seq(16, 2))})
+		x := b.Input("x", channelstest.F32, "batch", 8)
+		h := b.Op("fc1", "MatMul", []string{x, b.Init("w1", []int64{8, 16}, channelstest.Seq(128, 1))})
+		h = b.Op("fc1_bias", "Add", []string{h, b.Init("b1", []int64{16}, channelstest.Seq(16, 2))})
 		h = b.Op("act", "Clip", []string{h, b.Init("lo", nil, []float32{0}), b.Init("hi", nil, []float32{6})})
-		h = b.Op("scale", "Mul", []string{h, b.Init("s1", []int64{1, 16}, seq(16, 3))})
-		h = b.Op("fc2", "MatMul", []string{h, b.Init("w2", []int64{16, 4}, seq(64, 4))})
-		b.Output(h, f32, "batch", 4)
+		h = b.Op("scale", "Mul", []string{h, b.Init("s1", []int64{1, 16}, channelstest.Seq(16, 3))})
+		h = b.Op("fc2", "MatMul", []string{h, b.Init("w2", []int64{16, 4}, channelstest.Seq(64, 4))})
+		b.Output(h, channelstest.F32, "batch", 4)
 		return b
 	},
 	"bn": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("bn")
-		x := b.Input("x", f32, "batch", 3, 6, 6)
-		h := bn(b, "bn1", conv(b, "conv1", x, 3, 8, 3, 1, 1, 1), 8, 10)
+		x := b.Input("x", channelstest.F32, "batch", 3, 6, 6)
+		h := channelstest.BN(b, "bn1", channelstest.Conv(b, "conv1", x, 3, 8, 3, 1, 1, 1), 8, 10)
 		h = b.Op("act", "HardSigmoid", []string{h})
-		h = conv(b, "conv2", h, 8, 4, 1, 0, 1, 2)
-		b.Output(h, f32, "batch", 4, 6, 6)
+		h = channelstest.Conv(b, "conv2", h, 8, 4, 1, 0, 1, 2)
+		b.Output(h, channelstest.F32, "batch", 4, 6, 6)
 		return b
 	},
 	"residual": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("residual")
-		x := b.Input("x", f32, "batch", 3, 6, 6)
-		a := b.Op("relu_a", "Relu", []string{bn(b, "bn_a", conv(b, "conv_a", x, 3, 8, 3, 1, 1, 1), 8, 10)})
-		h := b.Op("relu_b", "Relu", []string{bn(b, "bn_b", conv(b, "conv_b", a, 8, 8, 3, 1, 1, 2), 8, 20)})
-		h = bn(b, "bn_c", conv(b, "conv_c", h, 8, 8, 3, 1, 1, 3), 8, 30)
+		x := b.Input("x", channelstest.F32, "batch", 3, 6, 6)
+		a := b.Op("relu_a", "Relu", []string{channelstest.BN(b, "bn_a", channelstest.Conv(b, "conv_a", x, 3, 8, 3, 1, 1, 1), 8, 10)})
+		h := b.Op("relu_b", "Relu", []string{channelstest.BN(b, "bn_b", channelstest.Conv(b, "conv_b", a, 8, 8, 3, 1, 1, 2), 8, 20)})
+		h = channelstest.BN(b, "bn_c", channelstest.Conv(b, "conv_c", h, 8, 8, 3, 1, 1, 3), 8, 30)
 		s := b.Op("add", "Add", []string{a, h})
-		y := conv(b, "conv_d", s, 8, 4, 1, 0, 1, 4)
-		b.Output(y, f32, "batch", 4, 6, 6)
+		y := channelstest.Conv(b, "conv_d", s, 8, 4, 1, 0, 1, 4)
+		b.Output(y, channelstest.F32, "batch", 4, 6, 6)
 		return b
 	},
 	"concat": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("concat")
-		x := b.Input("x", f32, "batch", 3, 5, 5)
-		l := b.Op("relu_l", "Relu", []string{conv(b, "conv_l", x, 3, 4, 1, 0, 1, 1)})
-		r := b.Op("relu_r", "Relu", []string{conv(b, "conv_r", x, 3, 6, 3, 1, 1, 2)})
+		x := b.Input("x", channelstest.F32, "batch", 3, 5, 5)
+		l := b.Op("relu_l", "Relu", []string{channelstest.Conv(b, "conv_l", x, 3, 4, 1, 0, 1, 1)})
+		r := b.Op("relu_r", "Relu", []string{channelstest.Conv(b, "conv_r", x, 3, 6, 3, 1, 1, 2)})
 		h := b.Op("cat", "Concat", []string{l, r}, modelgen.AttrInt("axis", 1))
 		h = b.Op("relu_cat", "Relu", []string{h})
-		y := conv(b, "conv_out", h, 10, 2, 1, 0, 1, 3)
-		b.Output(y, f32, "batch", 2, 5, 5)
+		y := channelstest.Conv(b, "conv_out", h, 10, 2, 1, 0, 1, 3)
+		b.Output(y, channelstest.F32, "batch", 2, 5, 5)
 		return b
 	},
 	"depthwise": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("depthwise")
-		x := b.Input("x", f32, "batch", 3, 6, 6)
-		h := b.Op("relu1", "Relu", []string{bn(b, "bn1", conv(b, "conv1", x, 3, 8, 1, 0, 1, 1), 8, 10)})
-		h = b.Op("relu2", "Relu", []string{bn(b, "bn2", conv(b, "dw", h, 8, 8, 3, 1, 8, 2), 8, 20)})
+		x := b.Input("x", channelstest.F32, "batch", 3, 6, 6)
+		h := b.Op("relu1", "Relu", []string{channelstest.BN(b, "bn1", channelstest.Conv(b, "conv1", x, 3, 8, 1, 0, 1, 1), 8, 10)})
+		h = b.Op("relu2", "Relu", []string{channelstest.BN(b, "bn2", channelstest.Conv(b, "dw", h, 8, 8, 3, 1, 8, 2), 8, 20)})
 		h = b.Op("gap", "GlobalAveragePool", []string{h})
-		se := b.Op("se_act", "HardSigmoid", []string{conv(b, "se", h, 8, 8, 1, 0, 1, 5)})
+		se := b.Op("se_act", "HardSigmoid", []string{channelstest.Conv(b, "se", h, 8, 8, 1, 0, 1, 5)})
 		h = b.Op("se_mul", "Mul", []string{h, se})
-		y := conv(b, "conv_out", h, 8, 4, 1, 0, 1, 3)
-		b.Output(y, f32, "batch", 4, 1, 1)
+		y := channelstest.Conv(b, "conv_out", h, 8, 4, 1, 0, 1, 3)
+		b.Output(y, channelstest.F32, "batch", 4, 1, 1)
 		return b
 	},
 	"flatten": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("flatten")
-		x := b.Input("x", f32, "batch", 3, 4, 4)
-		h := b.Op("relu", "Relu", []string{conv(b, "conv", x, 3, 8, 3, 1, 1, 1)})
+		x := b.Input("x", channelstest.F32, "batch", 3, 4, 4)
+		h := b.Op("relu", "Relu", []string{channelstest.Conv(b, "conv", x, 3, 8, 3, 1, 1, 1)})
 		h = b.Op("flat", "Flatten", []string{h}, modelgen.AttrInt("axis", 1))
-		y := b.Op("fc", "Gemm", []string{h, b.Init("fc.weight", []int64{5, 128}, seq(640, 2)), b.Init("fc.bias", []int64{5}, seq(5, 3))}, modelgen.AttrInt("transB", 1))
-		b.Output(y, f32, "batch", 5)
+		y := b.Op("fc", "Gemm", []string{h, b.Init("fc.weight", []int64{5, 128}, channelstest.Seq(640, 2)), b.Init("fc.bias", []int64{5}, channelstest.Seq(5, 3))}, modelgen.AttrInt("transB", 1))
+		b.Output(y, channelstest.F32, "batch", 5)
 		return b
 	},
 	"reshape": func() *modelgen.Builder {
 		b := modelgen.NewBuilder("reshape")
-		x := b.Input("x", f32, "batch", 3, 4, 4)
-		h := b.Op("relu", "Relu", []string{conv(b, "conv", x, 3, 8, 3, 1, 1, 1)})
+		x := b.Input("x", channelstest.F32, "batch", 3, 4, 4)
+		h := b.Op("relu", "Relu", []string{channelstest.Conv(b, "conv", x, 3, 8, 3, 1, 1, 1)})
 		h = b.Op("tr", "Transpose", []string{h}, modelgen.AttrInts("perm", 0, 2, 3, 1))
 		h = b.Op("transposed_back", "Transpose", []string{h}, modelgen.AttrInts("perm", 0, 3, 1, 2))
 		h = b.Op("rs", "Reshape", []string{h, b.InitInt64("shape", []int64{2}, []int64{-1, 128})})
-		y := b.Op("fc", "MatMul", []string{h, b.Init("fc.weight", []int64{128, 5}, seq(640, 2))})
-		b.Output(y, f32, "batch", 5)
+		y := b.Op("fc", "MatMul", []string{h, b.Init("fc.weight", []int64{128, 5}, channelstest.Seq(640, 2))})
+		b.Output(y, channelstest.F32, "batch", 5)
 		return b
 	},
 }
@@ -150,25 +124,25 @@ func TestCouplings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig := tiny[tc.name]().Model(17)
-			m := load(t, orig)
-			an, err := Analyze(m)
+			m := channelstest.Load(t, orig)
+			an, err := channels.Analyze(m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for name, want := range tc.groups {
-				g := groupByName(t, an, name)
+				g := channelstest.GroupByName(t, an, name)
 				if g.Reason != "" || g.Size != want[0] {
 					t.Errorf("group %s: size %d, reason %q; want %d channels, prunable", name, g.Size, g.Reason, want[0])
 				}
 			}
 			for name, why := range tc.left {
-				if g := groupByName(t, an, name); !strings.Contains(g.Reason, why) {
+				if g := channelstest.GroupByName(t, an, name); !strings.Contains(g.Reason, why) {
 					t.Errorf("group %s: reason %q, want it to mention %q", name, g.Reason, why)
 				}
 			}
-			rep := runPipeline(t, m, "prune-channels(ratio=0.5)")
-			got := map[string]GroupReport{}
-			for _, r := range rep.Passes[0].Extra["groups"].([]GroupReport) {
+			rep := channelstest.RunPipeline(t, m, "prune-channels(ratio=0.5)")
+			got := map[string]channels.GroupReport{}
+			for _, r := range rep.Passes[0].Extra["groups"].([]channels.GroupReport) {
 				got[r.Name] = r
 			}
 			for name, want := range tc.groups {
@@ -177,7 +151,7 @@ func TestCouplings(t *testing.T) {
 				}
 			}
 			for name, want := range tc.shapes {
-				if d := dims(t, m, name); !slices.Equal(d, want) {
+				if d := channelstest.Dims(t, m, name); !slices.Equal(d, want) {
 					t.Errorf("%s: shape %v, want %v", name, d, want)
 				}
 			}
@@ -188,9 +162,9 @@ func TestCouplings(t *testing.T) {
 					}
 				}
 			}
-			ref := write(t, load(t, orig), "ref.onnx")
-			cand := write(t, m, "pruned.onnx")
-			r := compareORT(t, ref, cand, nil)
+			ref := channelstest.Write(t, channelstest.Load(t, orig), "ref.onnx")
+			cand := channelstest.Write(t, m, "pruned.onnx")
+			r := channelstest.CompareORT(t, ref, cand, nil)
 			for _, d := range r.Outputs {
 				if len(d.Shape) == 0 {
 					t.Errorf("output %s: no shape", d.Name)

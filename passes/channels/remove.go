@@ -1,4 +1,4 @@
-package structured
+package channels
 
 import (
 	"fmt"
@@ -181,23 +181,7 @@ func sliceConstant(v *graph.Value, drop map[int]indexSet) error {
 	}
 	p := &onnx.TensorProto{Name: proto.String(v.Name), Dims: newDims, DataType: proto.Int32(int32(onnx.TensorProto_FLOAT)), DocString: t.Proto.DocString}
 	onnx.SetFloat32s(p, out)
-	return replaceConstant(v, p)
-}
-
-// replaceConstant makes p the tensor of constant v (an initializer or a
-// Constant node's value).
-func replaceConstant(v *graph.Value, p *onnx.TensorProto) error {
-	if v.Tensor != nil {
-		v.Tensor = graph.NewTensor(p)
-		return nil
-	}
-	n, _ := v.Producer()
-	if n == nil || n.OpType() != "Constant" {
-		return fmt.Errorf("%s is not a constant", v.Name)
-	}
-	n.Proto.Attribute = append([]*onnx.AttributeProto(nil), n.Proto.Attribute...)
-	n.SetAttr(&onnx.AttributeProto{Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(), T: p})
-	return nil
+	return ReplaceConstant(v, p)
 }
 
 // shrinkValueInfo lowers the recorded size of dimension axis of v by

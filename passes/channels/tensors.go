@@ -1,0 +1,78 @@
+package channels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
+	"google.golang.org/protobuf/proto"
+)
+
+// int64s reads an int64 (or int32) constant.
+func int64s(t *graph.Tensor) ([]int64, error) {
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	switch t.DataType() {
+	case int32(onnx.TensorProto_INT64):
+		out := make([]int64, len(raw)/8)
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+		return out, nil
+	case int32(onnx.TensorProto_INT32):
+		out := make([]int64, len(raw)/4)
+		for i := range out {
+			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("constant %s is %s, not an integer tensor", t.Name(), onnx.DataTypeName(t.DataType()))
+}
+
+// ReplaceConstant makes p the tensor of constant v (an initializer or a
+// Constant node's value). The old tensor is left as it was: its bytes
+// may be shared with another model.
+func ReplaceConstant(v *graph.Value, p *onnx.TensorProto) error {
+	if v.Tensor != nil {
+		v.Tensor = graph.NewTensor(p)
+		return nil
+	}
+	n, _ := v.Producer()
+	if n == nil || n.OpType() != "Constant" {
+		return fmt.Errorf("%s is not a constant", v.Name)
+	}
+	n.Proto.Attribute = append([]*onnx.AttributeProto(nil), n.Proto.Attribute...)
+	n.SetAttr(&onnx.AttributeProto{Name: proto.String("value"), Type: onnx.AttributeProto_TENSOR.Enum(), T: p})
+	return nil
+}
+
+// AxisSums returns, for each index along axis of constant v, the sum of
+// |x| (or x², when squares) over the rest of the tensor.
+func AxisSums(v *graph.Value, axis int, squares bool) ([]float64, error) {
+	t := v.Const()
+	data, err := t.Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("constant %s: %w", v.Name, err)
+	}
+	dims := t.Dims()
+	if axis >= len(dims) {
+		return nil, fmt.Errorf("constant %s has no axis %d", v.Name, axis)
+	}
+	inner := prod(dims[axis+1:])
+	n := dims[axis]
+	out := make([]float64, n)
+	for i, x := range data {
+		k := (int64(i) / inner) % n
+		f := float64(x)
+		if squares {
+			out[k] += f * f
+		} else {
+			out[k] += math.Abs(f)
+		}
+	}
+	return out, nil
+}
