@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -41,9 +42,17 @@ type Axes struct {
 	FeatureGrouped bool
 	// DataFeature is the axis of the data input that Feature indexes
 	// (negative counts from the end: -1 for MatMul; Gemm's transA makes it
-	// 0).
+	// 0); NoAxis for Gather.
 	DataFeature int
+	// OutputChannel is the axis of the node's output that Out indexes
+	// (negative counts from the end: -1 for MatMul, 1 for Gemm and the
+	// convolutions); NoAxis when there is none (a 1-D MatMul weight,
+	// Gather).
+	OutputChannel int
 }
+
+// NoAxis marks an axis of the data input or output that does not exist.
+const NoAxis = math.MinInt32
 
 // layouts is the table of ops whose weights passes know, by op type
 // (default domain).
@@ -103,9 +112,9 @@ func matmulAxes(n *graph.Node, dims []int64) (Axes, error) {
 	case 0:
 		return Axes{}, fmt.Errorf("weight of %s is a scalar", n)
 	case 1:
-		return Axes{Out: -1, Feature: 0, Cols: []int{0}, Groups: 1, DataFeature: -1}, nil
+		return Axes{Out: -1, Feature: 0, Cols: []int{0}, Groups: 1, DataFeature: -1, OutputChannel: NoAxis}, nil
 	}
-	a := Axes{Out: r - 1, Feature: r - 2, Cols: []int{r - 2}, Groups: 1, DataFeature: -1}
+	a := Axes{Out: r - 1, Feature: r - 2, Cols: []int{r - 2}, Groups: 1, DataFeature: -1, OutputChannel: -1}
 	for i := 0; i < r-2; i++ {
 		a.Batch = append(a.Batch, i)
 	}
@@ -116,7 +125,7 @@ func gemmAxes(n *graph.Node, dims []int64) (Axes, error) {
 	if len(dims) != 2 {
 		return Axes{}, fmt.Errorf("weight of %s has rank %d, want 2", n, len(dims))
 	}
-	a := Axes{Out: 1, Feature: 0, Cols: []int{0}, Groups: 1, DataFeature: 1}
+	a := Axes{Out: 1, Feature: 0, Cols: []int{0}, Groups: 1, DataFeature: 1, OutputChannel: 1}
 	if n.AttrInt("transB", 0) != 0 {
 		a.Out, a.Feature, a.Cols = 0, 1, []int{1}
 	}
@@ -135,7 +144,7 @@ func convAxes(transposed bool) func(n *graph.Node, dims []int64) (Axes, error) {
 			return Axes{}, fmt.Errorf("weight of %s has rank %d, want 3 or more", n, r)
 		}
 		g := n.AttrInt("group", 1)
-		a := Axes{Out: 0, Feature: 1, Groups: int(g), DataFeature: 1}
+		a := Axes{Out: 0, Feature: 1, Groups: int(g), DataFeature: 1, OutputChannel: 1}
 		if transposed {
 			a.Out, a.Feature, a.FeatureGrouped = 1, 0, true
 		}
@@ -166,7 +175,7 @@ func gatherAxes(n *graph.Node, dims []int64) (Axes, error) {
 	if axis < 0 {
 		axis += int64(r)
 	}
-	a := Axes{Out: int(axis), Feature: -1, Groups: 1, DataFeature: -1}
+	a := Axes{Out: int(axis), Feature: -1, Groups: 1, DataFeature: NoAxis, OutputChannel: NoAxis}
 	for i := 0; i < r; i++ {
 		if i != a.Out {
 			a.Cols = append(a.Cols, i)

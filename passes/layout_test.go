@@ -28,63 +28,63 @@ type layoutCase struct {
 	// elements are hand-computed (row, col) -> flat index and the
 	// feature (data-input channel) column col of row row multiplies.
 	elements [][4]int
-	// out, feature, dataFeature are the expected axis roles.
-	out, feature, dataFeature int
+	// out, feature, dataFeature, outputChannel are the expected axis roles.
+	out, feature, dataFeature, outputChannel int
 }
 
 var layoutCases = []layoutCase{
 	{name: "MatMul [K=3,N=4]", n: node("MatMul"), dims: []int64{3, 4}, rows: 4, cols: 3, features: 3,
 		// w[k][n] = flat k*4+n; row n, col k.
 		elements: [][4]int{{1, 2, 9, 2}, {3, 0, 3, 0}, {0, 1, 4, 1}},
-		out:      1, feature: 0, dataFeature: -1},
+		out:      1, feature: 0, dataFeature: -1, outputChannel: -1},
 	{name: "MatMulInteger [K=3,N=4]", n: node("MatMulInteger"), dims: []int64{3, 4}, rows: 4, cols: 3, features: 3,
 		elements: [][4]int{{1, 2, 9, 2}},
-		out:      1, feature: 0, dataFeature: -1},
+		out:      1, feature: 0, dataFeature: -1, outputChannel: -1},
 	{name: "MatMul 1-D [K=5]", n: node("MatMul"), dims: []int64{5}, rows: 1, cols: 5, features: 5,
 		elements: [][4]int{{0, 3, 3, 3}},
-		out:      -1, feature: 0, dataFeature: -1},
+		out:      -1, feature: 0, dataFeature: -1, outputChannel: passes.NoAxis},
 	{name: "MatMul batched [B=2,K=3,N=4]", n: node("MatMul"), dims: []int64{2, 3, 4}, rows: 8, cols: 3, features: 3,
 		// row b*4+n, col k -> b*12 + k*4 + n.
 		elements: [][4]int{{5, 1, 17, 1}, {7, 2, 23, 2}, {0, 0, 0, 0}},
-		out:      2, feature: 1, dataFeature: -1},
+		out:      2, feature: 1, dataFeature: -1, outputChannel: -1},
 	{name: "Gemm transB=0 [K=3,N=4]", n: node("Gemm"), dims: []int64{3, 4}, rows: 4, cols: 3, features: 3,
 		elements: [][4]int{{1, 2, 9, 2}},
-		out:      1, feature: 0, dataFeature: 1},
+		out:      1, feature: 0, dataFeature: 1, outputChannel: 1},
 	{name: "Gemm transB=1 [N=4,K=3]", n: node("Gemm", modelgen.AttrInt("transB", 1)), dims: []int64{4, 3}, rows: 4, cols: 3, features: 3,
 		// row n, col k -> n*3 + k.
 		elements: [][4]int{{1, 2, 5, 2}, {3, 0, 9, 0}},
-		out:      0, feature: 1, dataFeature: 1},
+		out:      0, feature: 1, dataFeature: 1, outputChannel: 1},
 	{name: "Gemm transA=1", n: node("Gemm", modelgen.AttrInt("transA", 1)), dims: []int64{3, 4}, rows: 4, cols: 3, features: 3,
 		elements: [][4]int{{1, 2, 9, 2}},
-		out:      1, feature: 0, dataFeature: 0},
+		out:      1, feature: 0, dataFeature: 0, outputChannel: 1},
 	{name: "Conv [M=4,C=3,kh=2,kw=2]", n: node("Conv"), dims: []int64{4, 3, 2, 2}, rows: 4, cols: 12, features: 3,
 		// col tap*3 + c, tap = kh*2 + kw -> m*12 + c*4 + tap.
 		elements: [][4]int{{1, 0, 12, 0}, {2, 7, 2*12 + 1*4 + 2, 1}, {3, 11, 47, 2}},
-		out:      0, feature: 1, dataFeature: 1},
+		out:      0, feature: 1, dataFeature: 1, outputChannel: 1},
 	{name: "Conv group=2 [M=4,C/g=2,kh=2,kw=3]", n: node("Conv", modelgen.AttrInt("group", 2)), dims: []int64{4, 2, 2, 3}, rows: 4, cols: 12, features: 2,
 		// row 3 is in group 1; col 7 = tap 3 (kh 1, kw 0), c 1 -> 3*12 + 1*6 + 1*3 + 0;
 		// it reads input channel 1*2 + 1.
 		elements: [][4]int{{3, 7, 45, 3}, {1, 0, 12, 0}, {2, 1, 24 + 6, 3}},
-		out:      0, feature: 1, dataFeature: 1},
+		out:      0, feature: 1, dataFeature: 1, outputChannel: 1},
 	{name: "ConvTranspose [C=2,M=3,1,1]", n: node("ConvTranspose"), dims: []int64{2, 3, 1, 1}, rows: 3, cols: 2, features: 2,
 		// row m, col c -> c*3 + m.
 		elements: [][4]int{{2, 1, 5, 1}, {0, 1, 3, 1}},
-		out:      1, feature: 0, dataFeature: 1},
+		out:      1, feature: 0, dataFeature: 1, outputChannel: 1},
 	{name: "ConvTranspose group=2 [C=4,M/g=3,kh=2,kw=2]", n: node("ConvTranspose", modelgen.AttrInt("group", 2)), dims: []int64{4, 3, 2, 2}, rows: 6, cols: 8, features: 2,
 		// row g*3 + m, col tap*2 + cc -> (g*2 + cc)*12 + m*4 + tap.
 		// Row 4 = group 1, m 1; col 5 = tap 2, cc 1 -> 3*12 + 4 + 2, input channel 3.
 		elements: [][4]int{{4, 5, 42, 3}, {2, 0, 8, 0}, {3, 1, 36, 3}},
-		out:      1, feature: 0, dataFeature: 1},
+		out:      1, feature: 0, dataFeature: 1, outputChannel: 1},
 	{name: "Gather [V=5,D=3]", n: node("Gather"), dims: []int64{5, 3}, rows: 5, cols: 3, features: 0,
 		elements: [][4]int{{4, 2, 14, -1}, {1, 0, 3, -1}},
-		out:      0, feature: -1, dataFeature: -1},
+		out:      0, feature: -1, dataFeature: passes.NoAxis, outputChannel: passes.NoAxis},
 	{name: "Gather axis=1 [2,V=5,3]", n: node("Gather", modelgen.AttrInt("axis", 1)), dims: []int64{2, 5, 3}, rows: 5, cols: 6, features: 0,
 		// col a0*3 + a2 -> a0*15 + v*3 + a2.
 		elements: [][4]int{{4, 4, 28, -1}},
-		out:      1, feature: -1, dataFeature: -1},
+		out:      1, feature: -1, dataFeature: passes.NoAxis, outputChannel: passes.NoAxis},
 	{name: "Gather axis=-1 [4,V=5]", n: node("Gather", modelgen.AttrInt("axis", -1)), dims: []int64{4, 5}, rows: 5, cols: 4, features: 0,
 		elements: [][4]int{{2, 3, 17, -1}},
-		out:      1, feature: -1, dataFeature: -1},
+		out:      1, feature: -1, dataFeature: passes.NoAxis, outputChannel: passes.NoAxis},
 }
 
 // TestLayoutMatrix checks each op's matrix view against hand-computed
@@ -100,8 +100,9 @@ func TestLayoutMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a.Out != tc.out || a.Feature != tc.feature || a.DataFeature != tc.dataFeature {
-				t.Errorf("axes out %d feature %d data feature %d, want %d %d %d", a.Out, a.Feature, a.DataFeature, tc.out, tc.feature, tc.dataFeature)
+			if a.Out != tc.out || a.Feature != tc.feature || a.DataFeature != tc.dataFeature || a.OutputChannel != tc.outputChannel {
+				t.Errorf("axes out %d feature %d data feature %d output channel %d, want %d %d %d %d",
+					a.Out, a.Feature, a.DataFeature, a.OutputChannel, tc.out, tc.feature, tc.dataFeature, tc.outputChannel)
 			}
 			m, err := l.Matrix(tc.n, tc.dims)
 			if err != nil {

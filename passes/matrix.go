@@ -11,6 +11,10 @@ import "fmt"
 // one output channel reads, the unit of per-channel quantization, Wanda's
 // scores and GPTQ's rows.
 //
+// Column col is input feature col%Features at kernel tap col/Features (the
+// kernel axes flattened row-major); a GPTQ-style Hessian must order its
+// im2col features the same way (Feature gives the data channel).
+//
 // Index maps (row, col) to the flat (row-major) index of the tensor and Pos
 // maps back; ToRows and FromRows copy the whole matrix out and in.
 type Matrix struct {
