@@ -8,16 +8,6 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 )
 
-// WeightInput says which input of an op type holds its weight.
-var WeightInput = map[string]int{
-	"MatMul":        1,
-	"Gemm":          1,
-	"Conv":          1,
-	"ConvTranspose": 1,
-	"Gather":        0, // embedding tables
-	"MatMulInteger": 1,
-}
-
 // Weight is a constant tensor used as the weight of one or more nodes.
 type Weight struct {
 	Value  *graph.Value
@@ -32,14 +22,23 @@ type Selection struct {
 	Include     []string // glob patterns on the tensor or node name; empty means all
 	Exclude     []string
 	MinElements int64
+	// PerNode is for passes that write a new tensor for the nodes they
+	// change instead of changing the weight in place (quantize): names
+	// select nodes, so a weight shared with an excluded node is still
+	// returned, its Uses then listing only the selected nodes. Without it
+	// names select tensors, and a weight shared with an excluded node is
+	// left alone (the excluded node must see the same values).
+	PerNode bool
 }
 
 // DefaultOps are the op types whose weights passes touch by default.
 var DefaultOps = []string{"MatMul", "Gemm", "Conv", "ConvTranspose"}
 
-// FindWeights returns the float constants feeding the weight input of the
-// selected ops, in all graphs (subgraphs included), each once even when
-// shared, in graph order. Weights computed at run time are reported
+// FindWeights returns the float constants feeding the weight input (as
+// LayoutOf gives it) of the selected ops, in all graphs (subgraphs
+// included), each once even when shared, in the order of their first use.
+// Uses lists every selected op using the weight, so callers can check
+// that they agree on its layout. Weights computed at run time are reported
 // through skip (name, reason) and left out.
 func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) []*Weight {
 	ops := sel.Ops
@@ -50,80 +49,96 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 	for _, o := range ops {
 		want[o] = true
 	}
-	var out []*Weight
-	index := map[*graph.Value]*Weight{}
+	if skip == nil {
+		skip = func(string, string) {}
+	}
+	var order []*graph.Value
+	uses := map[*graph.Value][]*graph.Node{}
 	m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
-			if n.Domain() != "" || !want[n.OpType()] {
+			l, ok := LayoutOf(n)
+			if !ok || !want[n.OpType()] {
 				continue
 			}
-			idx, ok := WeightInput[n.OpType()]
-			if !ok {
-				continue
-			}
-			v := n.Input(idx)
+			v := n.Input(l.Weight)
 			if v == nil {
 				continue
 			}
-			if w := index[v]; w != nil {
-				w.Uses = append(w.Uses, n)
-				continue
+			if uses[v] == nil {
+				order = append(order, v)
 			}
-			if !sel.matches(v.Name, n.Name()) {
-				continue
-			}
-			t := v.Const()
-			if t == nil {
-				if skip != nil {
-					skip(v.Name, "weight of "+n.String()+" is computed at run time, not a constant")
-				}
-				continue
-			}
-			if v.IsInput() {
-				// An initializer listed as a graph input is only a default:
-				// callers may feed another value at run time.
-				if skip != nil {
-					skip(v.Name, "weight of "+n.String()+" is also a graph input (a caller may replace it at run time)")
-				}
-				continue
-			}
-			if t.DataType() != 1 { // float32
-				if skip != nil {
-					skip(v.Name, "not a float32 tensor")
-				}
-				continue
-			}
-			if n, err := t.Elements(); err != nil || n < sel.MinElements {
-				if skip != nil && err == nil {
-					skip(v.Name, "smaller than min-elements")
-				}
-				continue
-			}
-			w := &Weight{Value: v, Tensor: t, Node: n, Uses: []*graph.Node{n}}
-			index[v] = w
-			out = append(out, w)
+			uses[v] = append(uses[v], n)
 		}
 	})
-	// A weight shared with a node the user excluded stays as it is: the
-	// excluded node must see the same values.
-	kept := out[:0]
-	for _, w := range out {
-		excludedBy := ""
-		for _, u := range w.Uses {
-			if len(sel.Exclude) > 0 && !(Selection{Exclude: sel.Exclude}).matches(u.Name()) {
-				excludedBy = u.String()
-				break
-			}
+	var out []*Weight
+	for _, v := range order {
+		us := sel.filter(v, uses[v], skip)
+		if len(us) == 0 {
+			continue
 		}
-		if excludedBy != "" {
-			if skip != nil {
-				skip(w.Value.Name, "shared with excluded node "+excludedBy)
+		n := us[0]
+		t := v.Const()
+		switch {
+		case t == nil:
+			skip(v.Name, "weight of "+n.String()+" is computed at run time, not a constant")
+			continue
+		case v.IsInput():
+			// An initializer listed as a graph input is only a default:
+			// callers may feed another value at run time.
+			skip(v.Name, "weight of "+n.String()+" is also a graph input (a caller may replace it at run time)")
+			continue
+		case t.DataType() != 1: // float32
+			skip(v.Name, "not a float32 tensor")
+			continue
+		}
+		if k, err := t.Elements(); err != nil || k < sel.MinElements {
+			if err == nil {
+				skip(v.Name, "smaller than min-elements")
 			}
 			continue
 		}
-		kept = append(kept, w)
+		out = append(out, &Weight{Value: v, Tensor: t, Node: n, Uses: us})
 	}
-	return kept
+	return out
+}
+
+// filter returns the uses of weight v the selection keeps: all of them or
+// none, or with PerNode those whose node (or v itself) is selected.
+func (s Selection) filter(v *graph.Value, uses []*graph.Node, skip func(name, reason string)) []*graph.Node {
+	exclude := Selection{Exclude: s.Exclude}
+	if !exclude.matches(v.Name) {
+		return nil
+	}
+	if s.PerNode {
+		var kept []*graph.Node
+		for _, u := range uses {
+			if s.matches(v.Name, u.Name()) {
+				kept = append(kept, u)
+			}
+		}
+		return kept
+	}
+	include := Selection{Include: s.Include}
+	selected := false
+	var excluded []*graph.Node
+	for _, u := range uses {
+		if !exclude.matches(u.Name()) {
+			excluded = append(excluded, u)
+		}
+		if include.matches(v.Name, u.Name()) {
+			selected = true
+		}
+	}
+	switch {
+	case !selected, len(excluded) == len(uses):
+		return nil
+	case len(excluded) > 0:
+		// A weight shared with a node the user excluded stays as it is:
+		// the excluded node must see the same values.
+		skip(v.Name, "shared with excluded node "+excluded[0].String())
+		return nil
+	}
+	return uses
 }
 
 func (s Selection) matches(names ...string) bool {

@@ -70,3 +70,74 @@ func TestFindWeightsKeepsWeightsOfExcludedNodes(t *testing.T) {
 		t.Errorf("w skip reason %q", skipped["w"])
 	}
 }
+
+// sharedModel has weight w used by nodes first and head (in that order or
+// the reverse), and v by other.
+func sharedModel(t *testing.T, headFirst bool) *graph.Model {
+	t.Helper()
+	b := modelgen.NewBuilder("shared")
+	b.Input("x", onnx.TensorProto_FLOAT, 1, 4)
+	b.Init("w", []int64{4, 4}, make([]float32, 16))
+	b.Init("v", []int64{4, 4}, make([]float32, 16))
+	names := []string{"first", "head"}
+	if headFirst {
+		names = []string{"head", "first"}
+	}
+	b.Op(names[0], "MatMul", []string{"x", "w"})
+	b.Op(names[1], "MatMul", []string{names[0] + "_output_0", "w"})
+	b.Op("other", "MatMul", []string{names[1] + "_output_0", "v"})
+	b.Output("other_output_0", onnx.TensorProto_FLOAT, 1, 4)
+	m, err := graph.FromProto(b.Model(17), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// describeWeights lists weights as name:use,use.
+func describeWeights(ws []*passes.Weight) string {
+	var out []string
+	for _, w := range ws {
+		var us []string
+		for _, u := range w.Uses {
+			us = append(us, u.Name())
+		}
+		out = append(out, w.Value.Name+":"+strings.Join(us, ","))
+	}
+	return strings.Join(out, " ")
+}
+
+// TestFindWeightsSelection checks name selection on shared weights in
+// both node orders: tensors for passes that change weights in place, nodes
+// with PerNode.
+func TestFindWeightsSelection(t *testing.T) {
+	for _, headFirst := range []bool{false, true} {
+		for _, tc := range []struct {
+			sel        passes.Selection
+			want, skip string
+		}{
+			{passes.Selection{}, "w:first,head v:other", ""},
+			{passes.Selection{Exclude: []string{"head"}}, "v:other", "w"},
+			{passes.Selection{Exclude: []string{"w"}}, "v:other", ""},
+			{passes.Selection{Include: []string{"head"}}, "w:first,head", ""},
+			{passes.Selection{Include: []string{"v"}}, "v:other", ""},
+			{passes.Selection{Exclude: []string{"head"}, PerNode: true}, "w:first v:other", ""},
+			{passes.Selection{Include: []string{"head"}, PerNode: true}, "w:head", ""},
+			{passes.Selection{Include: []string{"w"}, Exclude: []string{"first"}, PerNode: true}, "w:head", ""},
+			{passes.Selection{Exclude: []string{"first", "head"}}, "v:other", ""},
+		} {
+			ws := passes.FindWeights(sharedModel(t, headFirst), tc.sel, func(name, reason string) {
+				if name != tc.skip {
+					t.Errorf("%+v: skipped %s: %s", tc.sel, name, reason)
+				}
+			})
+			want := tc.want
+			if headFirst {
+				want = strings.Replace(want, "first,head", "head,first", 1)
+			}
+			if got := describeWeights(ws); got != want {
+				t.Errorf("head first %v, %+v: weights %q, want %q", headFirst, tc.sel, got, want)
+			}
+		}
+	}
+}

@@ -4,7 +4,8 @@
 // In every group of M consecutive weights along the reduction (input
 // channel) dimension the pass keeps the N largest magnitudes and zeroes the
 // rest; among equal magnitudes the lower index is kept. The reduction axis
-// depends on the consumer:
+// depends on the consumer, as passes.LayoutOf describes it (the groups are
+// M consecutive columns of the weight's passes.Matrix):
 //
 //	MatMul         B [.., K, N]          axis -2 (K; axis 0 for a 1-D B)
 //	Gemm           B [K, N], transB=0    axis 0

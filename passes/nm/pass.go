@@ -39,8 +39,9 @@ func init() { passes.Register(Pass) }
 // job is one eligible weight.
 type job struct {
 	w       *passes.Weight
-	layout  layout
-	zeros   int64 // before
+	axes    passes.Axes   // how its first use reads it
+	mat     passes.Matrix // the weight as [output channels, features]
+	zeros   int64         // before
 	changed int64
 	err     error
 }
@@ -77,12 +78,12 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 			continue
 		}
 		seen[w.Tensor.Proto] = true
-		l, err := eligible(w, mm)
+		a, mat, err := eligible(w, mm)
 		if err != nil {
 			ctx.Skip(w.Value.Name, "%v", err)
 			continue
 		}
-		jobs = append(jobs, &job{w: w, layout: l})
+		jobs = append(jobs, &job{w: w, axes: a, mat: mat})
 	}
 	if len(jobs) == 0 {
 		ctx.Note("no weight is eligible for %s sparsity", pattern)
@@ -112,7 +113,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		tr := passes.TensorReport{
 			Name:   j.w.Value.Name,
 			Shape:  j.w.Tensor.Dims(),
-			Detail: fmt.Sprintf("%s along axis %d, zeroed %d of %d", pattern, j.layout.axis, j.changed, total),
+			Detail: fmt.Sprintf("%s along axis %d, zeroed %d of %d", pattern, j.axes.Feature, j.changed, total),
 		}
 		if total > 0 {
 			tr.SparsityBefore = float64(j.zeros) / float64(total)
@@ -135,24 +136,30 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 }
 
 // eligible returns the layout to sparsify w along, or why it cannot be.
-func eligible(w *passes.Weight, m int64) (layout, error) {
+func eligible(w *passes.Weight, m int64) (passes.Axes, passes.Matrix, error) {
 	dims := w.Tensor.Dims()
-	var first layout
+	var first passes.Axes
+	var mat passes.Matrix
 	for i, u := range w.Uses {
-		l, err := layoutOf(u, dims)
-		if err != nil {
-			return layout{}, err
+		l, ok := passes.LayoutOf(u)
+		if !ok {
+			return passes.Axes{}, passes.Matrix{}, fmt.Errorf("nm does not handle %s", u)
 		}
-		if l.segment%m != 0 {
-			return layout{}, fmt.Errorf("reduction size %d along axis %d (for %s) is not a multiple of m=%d", l.segment, l.axis, u, m)
+		a, err := l.Axes(u, dims)
+		if err != nil {
+			return passes.Axes{}, passes.Matrix{}, err
+		}
+		um := a.Matrix(dims)
+		if a.Feature < 0 || int64(um.Features)%m != 0 {
+			return passes.Axes{}, passes.Matrix{}, fmt.Errorf("reduction size %d along axis %d (for %s) is not a multiple of m=%d", um.Features, a.Feature, u, m)
 		}
 		if i == 0 {
-			first = l
-		} else if l.axis != first.axis {
-			return layout{}, fmt.Errorf("conflicting layouts: %s reduces it along axis %d, %s along axis %d", w.Uses[0], first.axis, u, l.axis)
+			first, mat = a, um
+		} else if a.Feature != first.Feature {
+			return passes.Axes{}, passes.Matrix{}, fmt.Errorf("conflicting layouts: %s reduces it along axis %d, %s along axis %d", w.Uses[0], first.Feature, u, a.Feature)
 		}
 	}
-	return first, nil
+	return first, mat, nil
 }
 
 // run sparsifies the job's tensor, copying it only when something changes.
@@ -176,7 +183,7 @@ func (j *job) run(n, m int) {
 			j.zeros++
 		}
 	}
-	s := newSparsifier(n, m, dims, j.layout.axis)
+	s := sparsifier{n: n, m: m, mat: j.mat}
 	if s.run(v, false) == 0 {
 		return // already N:M sparse: keep the tensor's bytes as they are
 	}

@@ -3,29 +3,19 @@ package nm
 import (
 	"math"
 	"slices"
+
+	"github.com/onnxopt/onnxopt/passes"
 )
 
 // key orders weights by magnitude: the bits of |w| (NaN above +Inf).
 func key(w float32) uint32 { return math.Float32bits(w) &^ (1 << 31) }
 
-// sparsifier makes groups of m consecutive elements along one axis keep
-// their n largest magnitudes.
+// sparsifier makes every group of m consecutive columns of a weight
+// matrix (m consecutive input features at one kernel tap, since
+// Matrix.Features is a multiple of m) keep their n largest magnitudes.
 type sparsifier struct {
-	n, m  int
-	outer int // product of the dims before the axis
-	size  int // the axis' length, a multiple of m
-	inner int // product of the dims after the axis
-}
-
-func newSparsifier(n, m int, dims []int64, axis int) sparsifier {
-	s := sparsifier{n: n, m: m, outer: 1, inner: 1, size: int(dims[axis])}
-	for _, d := range dims[:axis] {
-		s.outer *= int(d)
-	}
-	for _, d := range dims[axis+1:] {
-		s.inner *= int(d)
-	}
-	return s
+	n, m int
+	mat  passes.Matrix
 }
 
 // run visits every group of v. With apply false it stops at the first
@@ -33,25 +23,40 @@ func newSparsifier(n, m int, dims []int64, axis int) sparsifier {
 // apply true it zeroes them and returns how many were nonzero.
 func (s sparsifier) run(v []float32, apply bool) (zeroed int64) {
 	group := make([]entry, s.m)
-	for o := 0; o < s.outer; o++ {
-		for g := 0; g < s.size; g += s.m {
-			for i := 0; i < s.inner; i++ {
-				base := (o*s.size+g)*s.inner + i
-				for j := range group {
-					p := base + j*s.inner
-					group[j] = entry{key(v[p]), p}
+	step := s.mat.FeatureStride
+	// Every group starts at a row's offset plus a group column's offset.
+	rows := make([]int, s.mat.Rows)
+	for r := range rows {
+		rows[r] = s.mat.RowIndex(r)
+	}
+	cols := make([]int, 0, s.mat.Cols/s.m)
+	for c := 0; c < s.mat.Cols; c += s.m {
+		cols = append(cols, s.mat.ColIndex(c))
+	}
+	// Walk memory as contiguously as the layout allows: along a row when
+	// the features are adjacent (Gemm transB, 1x1 Conv), else down the
+	// columns (rows of a [K, N] MatMul weight are adjacent).
+	outer, inner := cols, rows
+	if step == 1 {
+		outer, inner = rows, cols
+	}
+	for _, a := range outer {
+		for _, b := range inner {
+			base := a + b
+			for j := range group {
+				p := base + j*step
+				group[j] = entry{key(v[p]), p}
+			}
+			order(group)
+			for _, e := range group[:s.m-s.n] {
+				if e.key == 0 {
+					continue
 				}
-				order(group)
-				for _, e := range group[:s.m-s.n] {
-					if e.key == 0 {
-						continue
-					}
-					if !apply {
-						return 1
-					}
-					zeroed++
-					v[e.pos] = 0
+				if !apply {
+					return 1
 				}
+				zeroed++
+				v[e.pos] = 0
 			}
 		}
 	}

@@ -19,6 +19,13 @@
 //     com.microsoft.MatMulNBits (format=matmulnbits) or as the standard
 //     opset-21 blocked DequantizeLinear (format=qdq).
 //
+// Targets are the selected op types (ops=) whose weight is a float32
+// constant, found by passes.FindWeights; include= and exclude= select them
+// by node or weight name. Quantizing writes new tensors, so a weight shared
+// with an excluded node is quantized for the others and stays float for
+// that node. Which weight axis holds the output channels (the per-channel
+// scales) and which holds K comes from passes.LayoutOf.
+//
 // The numeric core (quant.go) is plain Go with exact-byte tests; the graph
 // rewrites are in dynamic.go, nbits.go and static.go; calibration, which
 // needs ONNX Runtime, is in calib.go.

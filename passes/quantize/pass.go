@@ -22,7 +22,8 @@ var Pass = &passes.Pass{
 		{Name: "block", Kind: passes.Int, Default: "32", Doc: "4-bit block size along K: 16, 32, 64 or 128"},
 		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear"},
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
-		{Name: "exclude", Kind: passes.List, Doc: "node or weight name patterns to leave alone ('*' and '?' wildcards)"},
+		{Name: "include", Kind: passes.List, Doc: "only nodes or weights whose name matches one of these globs ('*' and '?' wildcards); empty means all"},
+		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
 	}, calib.Options()...), // static mode: calib, samples, seed, shapes
@@ -40,7 +41,8 @@ type config struct {
 	symmetric  bool
 	block      int
 	format     string
-	ops        map[string]bool
+	ops        []string
+	include    []string
 	exclude    []string
 	calib      calib.Config // static mode's calibration samples
 	method     string
@@ -58,7 +60,8 @@ func parseConfig(a passes.Args) (*config, error) {
 		symmetric:  a.Bool("symmetric"),
 		block:      int(a.Int("block")),
 		format:     a.String("format"),
-		ops:        map[string]bool{},
+		ops:        a.List("ops"),
+		include:    a.List("include"),
 		exclude:    a.List("exclude"),
 		method:     a.String("method"),
 		percentile: a.Float("percentile"),
@@ -79,11 +82,10 @@ func parseConfig(a passes.Args) (*config, error) {
 	} else if c.mode == "" {
 		c.mode = "dynamic"
 	}
-	for _, op := range a.List("ops") {
+	for _, op := range c.ops {
 		if !slices.Contains(supportedOps, op) {
 			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
 		}
-		c.ops[op] = true
 	}
 	var err error
 	if c.calib, err = calib.Configure(a); err != nil {
@@ -143,33 +145,30 @@ type cacheKey struct {
 	form string
 }
 
-// targets lists the nodes to quantize in every graph: selected op types,
-// not excluded by node or weight name.
+// targets lists the nodes to quantize in every graph, in graph order: the
+// selected op types whose weight is a float constant, selected by node or
+// weight name (passes.FindWeights, per node: quantizing writes new
+// tensors, so a weight shared with an excluded node stays for that node).
 func (q *quantizer) targets() []*graph.Node {
+	sel := passes.Selection{Ops: q.cfg.ops, Include: q.cfg.include, Exclude: q.cfg.exclude, PerNode: true}
+	if len(sel.Ops) == 0 {
+		return nil // ops= given empty: nothing selected
+	}
+	want := map[*graph.Node]bool{}
+	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
+		for _, u := range w.Uses {
+			want[u] = true
+		}
+	}
 	var out []*graph.Node
 	q.m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
-			if n.Domain() != "" || !q.cfg.ops[n.OpType()] {
-				continue
+			if want[n] {
+				out = append(out, n)
 			}
-			w := n.Input(1)
-			if q.excluded(n.Name()) || w != nil && q.excluded(w.Name) {
-				q.ctx.Skip(n.String(), "excluded by name")
-				continue
-			}
-			out = append(out, n)
 		}
 	})
 	return out
-}
-
-func (q *quantizer) excluded(name string) bool {
-	for _, p := range q.cfg.exclude {
-		if name != "" && passes.Glob(p, name) {
-			return true
-		}
-	}
-	return false
 }
 
 // eachTarget applies fn to every target; fn returns a reason when it left

@@ -51,7 +51,12 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
-	l := &linear{node: n, weight: wv, w: w, kMajor: true, k: int(dims[0]), n: int(dims[1]), alpha: 1}
+	axes, why := weightAxes(n, dims)
+	if why != "" {
+		return nil, why, nil
+	}
+	// K along Feature, N along Out: [K, N] (kMajor) or Gemm transB's [N, K].
+	l := &linear{node: n, weight: wv, w: w, kMajor: axes.Feature == 0, k: int(dims[axes.Feature]), n: int(dims[axes.Out]), alpha: 1}
 	if n.Input(0) == nil {
 		return nil, "has no data input", nil
 	}
@@ -63,11 +68,8 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 		return l, "", nil
 	}
 	// Gemm: y = alpha·A'·B' + beta·C.
-	if n.AttrInt("transA", 0) != 0 {
+	if axes.DataFeature != 1 {
 		return nil, "Gemm with transA=1", nil
-	}
-	if n.AttrInt("transB", 0) != 0 {
-		l.kMajor, l.k, l.n = false, int(dims[1]), int(dims[0])
 	}
 	l.alpha = n.AttrFloat("alpha", 1)
 	if c := n.Input(2); c != nil {

@@ -5,21 +5,24 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
 )
 
-// weightAxis returns the output-channel axis of n's weight: N of a MatMul
-// [K, N] weight, of a Gemm's (depending on transB), M of a Conv's
-// [M, C/group, kH, kW].
-func weightAxis(n *graph.Node) int {
-	switch n.OpType() {
-	case "Conv":
-		return 0
-	case "Gemm":
-		if n.AttrInt("transB", 0) != 0 {
-			return 0
-		}
+// weightAxes returns the roles of the axes of n's weight of shape dims
+// (passes.LayoutOf), or why the weight does not fit n.
+func weightAxes(n *graph.Node, dims []int64) (passes.Axes, string) {
+	l, ok := passes.LayoutOf(n)
+	if !ok {
+		return passes.Axes{}, n.OpType() + " has no weight layout"
 	}
-	return 1
+	a, err := l.Axes(n, dims)
+	if err != nil {
+		return passes.Axes{}, err.Error()
+	}
+	if a.Out < 0 {
+		return passes.Axes{}, fmt.Sprintf("weight of shape %v has no output-channel axis", dims)
+	}
+	return a, ""
 }
 
 // quantizedWeight returns DequantizeLinear(8-bit weight, scale, zero
@@ -44,10 +47,11 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if n.OpType() != "Conv" && len(dims) != 2 {
 		return nil, nil, fmt.Sprintf("weight %s has shape %v, not 2-D", wv.Name, dims), nil
 	}
-	if len(dims) == 0 {
-		return nil, nil, "weight is a scalar", nil
+	axes, why := weightAxes(n, dims)
+	if why != "" {
+		return nil, nil, why, nil
 	}
-	axis := weightAxis(n)
+	axis := axes.Out // per channel: one scale per output channel
 	key := cacheKey{wv, fmt.Sprintf("w8/%d", axis)}
 	if v := q.cache[key]; v != nil {
 		return v, q.qcache[key], "", nil
