@@ -24,11 +24,11 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 	rep := &Report{Pipeline: p.String(), BytesBefore: ConstantBytes(m)}
 	start := time.Now()
 	for _, step := range p {
-		pr := &PassReport{Pass: step.Pass.Name, Options: map[string]string{}}
-		args := step.Args()
-		for k, v := range args.vals {
-			pr.Options[k] = v
+		args, err := step.parsedArgs()
+		if err != nil {
+			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
 		}
+		pr := &PassReport{Pass: step.Pass.Name, Options: args.Texts()}
 		ctx := &Context{Report: pr, Threads: opts.Threads}
 		if opts.Progress != nil {
 			name := step.Pass.Name
@@ -38,7 +38,7 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 		pr.BytesBefore = ConstantBytes(m)
 		before := nodeSet(m.Graph)
 		t0 := time.Now()
-		err := runOne(step.Pass, ctx, m, args)
+		err = runOne(step.Pass, ctx, m, args)
 		pr.Seconds = time.Since(t0).Seconds()
 		rep.Passes = append(rep.Passes, pr)
 		if err != nil {
