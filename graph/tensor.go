@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"encoding/binary"
 	"fmt"
 
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -55,6 +57,80 @@ func (t *Tensor) Raw() ([]byte, error) { return onnx.RawBytes(t.Proto, t.store) 
 // Float32s returns the values of a float32 tensor, read-only (the slice
 // may alias the file's bytes).
 func (t *Tensor) Float32s() ([]float32, error) { return onnx.Float32s(t.Proto, t.store) }
+
+// Int64s returns the values of an integer tensor as int64s (see
+// DecodeInt64s for the types read); the slice is the caller's.
+func (t *Tensor) Int64s() ([]int64, error) {
+	n, err := t.Elements()
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	v, err := DecodeInt64s(t.DataType(), raw, n)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
+	return v, nil
+}
+
+// DecodeInt64s reads n integers of type dataType from raw little-endian
+// bytes: int8 to int64, uint8 to uint32, bool (0 or 1), and the packed
+// int4, uint4, int2 and uint2 types (low bits first). Other types, and raw
+// bytes too short for n values, are errors.
+func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("negative element count %d", n)
+	}
+	switch onnx.TensorProto_DataType(dataType) {
+	case onnx.TensorProto_INT8, onnx.TensorProto_UINT8, onnx.TensorProto_BOOL, onnx.TensorProto_INT16, onnx.TensorProto_UINT16,
+		onnx.TensorProto_INT32, onnx.TensorProto_UINT32, onnx.TensorProto_INT64,
+		onnx.TensorProto_INT4, onnx.TensorProto_UINT4, onnx.TensorProto_INT2, onnx.TensorProto_UINT2:
+	default:
+		return nil, fmt.Errorf("%s is not an integer type", onnx.DataTypeName(dataType))
+	}
+	bits := int64(onnx.ElemBits(dataType))
+	if need := (n*bits + 7) / 8; int64(len(raw)) < need {
+		return nil, fmt.Errorf("%d bytes of %s data, want %d for %d values", len(raw), onnx.DataTypeName(dataType), need, n)
+	}
+	out := make([]int64, n)
+	switch onnx.TensorProto_DataType(dataType) {
+	case onnx.TensorProto_INT8:
+		for i := range out {
+			out[i] = int64(int8(raw[i]))
+		}
+	case onnx.TensorProto_UINT8, onnx.TensorProto_BOOL:
+		for i := range out {
+			out[i] = int64(raw[i])
+		}
+	case onnx.TensorProto_INT16:
+		for i := range out {
+			out[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
+		}
+	case onnx.TensorProto_UINT16:
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+	case onnx.TensorProto_INT32:
+		for i := range out {
+			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
+	case onnx.TensorProto_UINT32:
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	case onnx.TensorProto_INT64:
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+		}
+	default: // packed sub-byte types
+		signed := dataType == int32(onnx.TensorProto_INT4) || dataType == int32(onnx.TensorProto_INT2)
+		return qformat.Unpack(raw, int(n), int(bits), signed), nil
+	}
+	return out, nil
+}
 
 // MutableFloat32s returns the values of a float32 tensor for changing in
 // place: the tensor's own buffer when it owns one (raw_data, float_data, or

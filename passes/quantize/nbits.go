@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -30,7 +31,10 @@ func (q *quantizer) nbits(n *graph.Node) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
 		}
-		packed, scales, zps := b.matMulNBits(q.cfg.typ.signed)
+		packed, scales, zps, err := b.matMulNBits(q.cfg.typ.signed)
+		if err != nil {
+			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
+		}
 		for i := range scales {
 			scales[i] *= l.alpha
 		}
@@ -84,12 +88,12 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 			wdims, sdims, axis = []int64{int64(l.n), int64(l.k)}, []int64{int64(l.n), int64(b.nb)}, 1
 		}
 		base := l.weight.Name
-		wq := newInit(g, base+"_q4", q.cfg.typ.onnx, wdims, pack4(codes))
+		wq := newInit(g, base+"_q4", q.cfg.typ.onnx, wdims, qformat.Pack(codes, 4))
 		sv := floatInit(g, base+"_scales", sdims, scales)
 		in := []*graph.Value{wq, sv}
 		after := wq.Tensor.Bytes() + sv.Tensor.Bytes()
 		if !allZero(zps) {
-			zv := newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, pack4(zps))
+			zv := newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, qformat.Pack(zps, 4))
 			in = append(in, zv)
 			after += zv.Tensor.Bytes()
 		}
