@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/onnxopt/onnxopt/diff"
+	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	_ "github.com/onnxopt/onnxopt/passes/all" // register every pass
@@ -157,7 +157,7 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 		if len(p.Skipped) > 0 {
 			parts = append(parts, fmt.Sprintf("%d skipped", len(p.Skipped)))
 		}
-		parts = append(parts, fmt.Sprintf("constants %s -> %s", diff.HumanBytes(p.BytesBefore), diff.HumanBytes(p.BytesAfter)))
+		parts = append(parts, fmt.Sprintf("constants %s -> %s", units.HumanBytes(p.BytesBefore), units.HumanBytes(p.BytesAfter)))
 		fmt.Fprintf(w, "%-16s %7.3fs  %s\n", p.Pass, p.Seconds, strings.Join(parts, ", "))
 		printNotes(w, p.Notes)
 		// When a pass changed nothing, say why (the full list is in --report).
@@ -180,7 +180,7 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, diff.HumanBytes(rep.FileBytes), rep.Seconds)
+	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, units.HumanBytes(rep.FileBytes), rep.Seconds)
 }
 
 // printNotes shows a pass's notes: those about the model's opset always
