@@ -272,17 +272,6 @@ func rawOf(v *graph.Value) ([]byte, error) {
 	return t.Raw()
 }
 
-// transposed returns the [c, r] transpose of an [r, c] matrix.
-func transposed(x []float32, r, c int64) []float32 {
-	out := make([]float32, len(x))
-	for i := int64(0); i < r; i++ {
-		for j := int64(0); j < c; j++ {
-			out[j*r+i] = x[i*c+j]
-		}
-	}
-	return out
-}
-
 func nodeLabel(n *graph.Node) string {
 	if n.Name() != "" {
 		return n.Name()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
 	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
@@ -84,7 +85,7 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 		codes, scales, zps := b.q, b.scale, b.zp
 		wdims, sdims, axis := []int64{int64(l.k), int64(l.n)}, []int64{int64(b.nb), int64(l.n)}, int64(0)
 		if !l.kMajor { // keep Gemm's [N, K] layout: blocks along axis 1
-			codes, scales, zps = transposeI(codes, l.k, l.n), transpose(scales, b.nb, l.n), transposeI(zps, b.nb, l.n)
+			codes, scales, zps = nd.Transpose(codes, l.k, l.n), nd.Transpose(scales, b.nb, l.n), nd.Transpose(zps, b.nb, l.n)
 			wdims, sdims, axis = []int64{int64(l.n), int64(l.k)}, []int64{int64(l.n), int64(b.nb)}, 1
 		}
 		base := l.weight.Name
@@ -106,14 +107,4 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 	// A Gemm keeps its own alpha, beta and C.
 	l.node.SetInput(1, deq)
 	return "", cleanup(l.weight, l.bias)
-}
-
-func transposeI(w []int32, rows, cols int) []int32 {
-	t := make([]int32, len(w))
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			t[c*rows+r] = w[r*cols+c]
-		}
-	}
-	return t
 }
