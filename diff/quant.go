@@ -64,11 +64,10 @@ func recognizeQuantized(vb *graph.Value) (*dequantized, error) {
 // ints reads an integer constant as int64 values (packed 4-bit and 2-bit
 // types unpacked, low bits first).
 func ints(v *graph.Value) ([]int64, error) {
-	t := v.Const()
-	if t == nil {
-		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	if t := v.Const(); t != nil {
+		return t.Int64s()
 	}
-	return t.Int64s()
+	return nil, notDense(v)
 }
 
 // scales reads a float32 scale constant.
@@ -265,12 +264,13 @@ func matMulNBits(p *graph.Node) (*dequantized, error) {
 }
 
 func rawOf(v *graph.Value) ([]byte, error) {
-	t := v.Const()
-	if t == nil {
-		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	if t := v.Const(); t != nil {
+		return t.Raw()
 	}
-	return t.Raw()
+	return nil, notDense(v)
 }
+
+func notDense(v *graph.Value) error { return fmt.Errorf("%q is not a dense constant", v.Name) }
 
 func nodeLabel(n *graph.Node) string {
 	if n.Name() != "" {

@@ -81,55 +81,44 @@ func (t *Tensor) Int64s() ([]int64, error) {
 // int4, uint4, int2 and uint2 types (low bits first). Other types, and raw
 // bytes too short for n values, are errors.
 func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
+	dt := onnx.TensorProto_DataType(dataType)
+	at, whole := intReaders[dt]
+	if !whole && !packedInts[dt] {
+		return nil, fmt.Errorf("%s is not an integer type", onnx.DataTypeName(dataType))
+	}
 	if n < 0 {
 		return nil, fmt.Errorf("negative element count %d", n)
-	}
-	switch onnx.TensorProto_DataType(dataType) {
-	case onnx.TensorProto_INT8, onnx.TensorProto_UINT8, onnx.TensorProto_BOOL, onnx.TensorProto_INT16, onnx.TensorProto_UINT16,
-		onnx.TensorProto_INT32, onnx.TensorProto_UINT32, onnx.TensorProto_INT64,
-		onnx.TensorProto_INT4, onnx.TensorProto_UINT4, onnx.TensorProto_INT2, onnx.TensorProto_UINT2:
-	default:
-		return nil, fmt.Errorf("%s is not an integer type", onnx.DataTypeName(dataType))
 	}
 	bits := int64(onnx.ElemBits(dataType))
 	if need := (n*bits + 7) / 8; int64(len(raw)) < need {
 		return nil, fmt.Errorf("%d bytes of %s data, want %d for %d values", len(raw), onnx.DataTypeName(dataType), need, n)
 	}
-	out := make([]int64, n)
-	switch onnx.TensorProto_DataType(dataType) {
-	case onnx.TensorProto_INT8:
-		for i := range out {
-			out[i] = int64(int8(raw[i]))
-		}
-	case onnx.TensorProto_UINT8, onnx.TensorProto_BOOL:
-		for i := range out {
-			out[i] = int64(raw[i])
-		}
-	case onnx.TensorProto_INT16:
-		for i := range out {
-			out[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
-		}
-	case onnx.TensorProto_UINT16:
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint16(raw[2*i:]))
-		}
-	case onnx.TensorProto_INT32:
-		for i := range out {
-			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-	case onnx.TensorProto_UINT32:
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-	case onnx.TensorProto_INT64:
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-		}
-	default: // packed sub-byte types
-		signed := dataType == int32(onnx.TensorProto_INT4) || dataType == int32(onnx.TensorProto_INT2)
+	if !whole {
+		signed := dt == onnx.TensorProto_INT4 || dt == onnx.TensorProto_INT2
 		return qformat.Unpack(raw, int(n), int(bits), signed), nil
 	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = at(raw, i)
+	}
 	return out, nil
+}
+
+// intReaders read element i of whole-byte integer types.
+var intReaders = map[onnx.TensorProto_DataType]func(b []byte, i int) int64{
+	onnx.TensorProto_INT8:   func(b []byte, i int) int64 { return int64(int8(b[i])) },
+	onnx.TensorProto_UINT8:  func(b []byte, i int) int64 { return int64(b[i]) },
+	onnx.TensorProto_BOOL:   func(b []byte, i int) int64 { return int64(b[i]) },
+	onnx.TensorProto_INT16:  func(b []byte, i int) int64 { return int64(int16(binary.LittleEndian.Uint16(b[2*i:]))) },
+	onnx.TensorProto_UINT16: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint16(b[2*i:])) },
+	onnx.TensorProto_INT32:  func(b []byte, i int) int64 { return int64(int32(binary.LittleEndian.Uint32(b[4*i:]))) },
+	onnx.TensorProto_UINT32: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint32(b[4*i:])) },
+	onnx.TensorProto_INT64:  func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) },
+}
+
+// packedInts are the sub-byte integer types, packed low bits first.
+var packedInts = map[onnx.TensorProto_DataType]bool{
+	onnx.TensorProto_INT4: true, onnx.TensorProto_UINT4: true, onnx.TensorProto_INT2: true, onnx.TensorProto_UINT2: true,
 }
 
 // MutableFloat32s returns the values of a float32 tensor for changing in
