@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -42,7 +43,7 @@ func (r *Result) page() *page {
 	p := &page{R: r, Empty: r.Empty(), Title: "onnxopt diff: " + r.Before + " → " + r.After}
 	p.Totals = [][4]string{
 		{"parameters", fmt.Sprint(a.Params), fmt.Sprint(b.Params), pct(float64(b.Params), float64(a.Params))},
-		{"bytes", HumanBytes(a.Bytes), HumanBytes(b.Bytes), pct(float64(b.Bytes), float64(a.Bytes))},
+		{"bytes", units.HumanBytes(a.Bytes), units.HumanBytes(b.Bytes), pct(float64(b.Bytes), float64(a.Bytes))},
 		{"sparsity", fmt.Sprintf("%.1f%%", 100*a.Sparsity), fmt.Sprintf("%.1f%%", 100*b.Sparsity), fmt.Sprintf("%+.1f pt", 100*(b.Sparsity-a.Sparsity))},
 		{"nodes", fmt.Sprint(a.Nodes), fmt.Sprint(b.Nodes), fmt.Sprintf("%+d", b.Nodes-a.Nodes)},
 	}
@@ -100,7 +101,7 @@ func (r *Result) layerPlots() []template.HTML {
 		yFormat: func(v float64) string { return fmt.Sprintf("%.0f%%", v) }}
 	by := &chart{id: "plot-bytes", title: "Bytes per layer", labels: labels, yLabel: "bytes",
 		series:  []series{{"before", colorBefore, bb}, {"after", colorAfter, ba}},
-		yFormat: func(v float64) string { return HumanBytes(int64(v)) }}
+		yFormat: func(v float64) string { return units.HumanBytes(int64(v)) }}
 	return []template.HTML{template.HTML(sp.svg()), template.HTML(by.svg())}
 }
 
@@ -152,7 +153,7 @@ func deref(f *float64) float64 {
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"num":      optNum,
-	"bytes":    HumanBytes,
+	"bytes":    units.HumanBytes,
 	"join":     strings.Join,
 	"sparsity": sparsityChange,
 	"brief":    func(t *TensorInfo) string { return t.brief() },

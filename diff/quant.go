@@ -1,10 +1,10 @@
 package diff
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -64,62 +64,10 @@ func recognizeQuantized(vb *graph.Value) (*dequantized, error) {
 // ints reads an integer constant as int64 values (packed 4-bit and 2-bit
 // types unpacked, low bits first).
 func ints(v *graph.Value) ([]int64, error) {
-	t := v.Const()
-	if t == nil {
-		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	if t := v.Const(); t != nil {
+		return t.Int64s()
 	}
-	n, err := t.Elements()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := t.Raw()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, n)
-	switch onnx.TensorProto_DataType(t.DataType()) {
-	case onnx.TensorProto_INT8:
-		for i := range out {
-			out[i] = int64(int8(raw[i]))
-		}
-	case onnx.TensorProto_UINT8:
-		for i := range out {
-			out[i] = int64(raw[i])
-		}
-	case onnx.TensorProto_INT16:
-		for i := range out {
-			out[i] = int64(int16(binary.LittleEndian.Uint16(raw[2*i:])))
-		}
-	case onnx.TensorProto_UINT16:
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint16(raw[2*i:]))
-		}
-	case onnx.TensorProto_INT32:
-		for i := range out {
-			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-	case onnx.TensorProto_UINT4, onnx.TensorProto_INT4:
-		signed := t.DataType() == int32(onnx.TensorProto_INT4)
-		for i := range out {
-			q := int64(raw[i/2]>>(4*(i%2))) & 0xF
-			if signed && q >= 8 {
-				q -= 16
-			}
-			out[i] = q
-		}
-	case onnx.TensorProto_UINT2, onnx.TensorProto_INT2:
-		signed := t.DataType() == int32(onnx.TensorProto_INT2)
-		for i := range out {
-			q := int64(raw[i/4]>>(2*(i%4))) & 0x3
-			if signed && q >= 2 {
-				q -= 4
-			}
-			out[i] = q
-		}
-	default:
-		return nil, fmt.Errorf("%q is %s, not an integer type", v.Name, onnx.DataTypeName(t.DataType()))
-	}
-	return out, nil
+	return nil, notDense(v)
 }
 
 // scales reads a float32 scale constant.
@@ -271,29 +219,20 @@ func matMulNBits(p *graph.Node) (*dequantized, error) {
 	if !isConstant(sv) {
 		return nil, nil
 	}
-	K, N := p.AttrInt("K", 0), p.AttrInt("N", 0)
-	bits, block := p.AttrInt("bits", 4), p.AttrInt("block_size", 0)
-	if K <= 0 || N <= 0 || block <= 0 || (bits != 2 && bits != 4 && bits != 8) {
-		return nil, fmt.Errorf("%s: unsupported attributes K=%d N=%d bits=%d block_size=%d", p, K, N, bits, block)
+	f := qformat.MatMulNBits{K: int(p.AttrInt("K", 0)), N: int(p.AttrInt("N", 0)), Bits: int(p.AttrInt("bits", 4)), Block: int(p.AttrInt("block_size", 0))}
+	if err := f.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	raw, err := rawOf(bv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	nb := (K + block - 1) / block
-	blob := block * bits / 8
-	if int64(len(raw)) != N*nb*blob {
-		return nil, fmt.Errorf("%s: B has %d bytes, want N*ceil(K/block)*block*bits/8 = %d", p, len(raw), N*nb*blob)
-	}
 	s, err := scales(sv, p)
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(s)) != N*nb {
-		return nil, fmt.Errorf("%s: %d scales, want N*ceil(K/block) = %d", p, len(s), N*nb)
-	}
-	mask := int64(1)<<bits - 1
-	zeroAt := func(n, b int64) (float32, error) { return float32(int64(1) << (bits - 1)), nil }
+	nb := f.Blocks()
+	var zeroAt func(n, blk int) float32 // nil: the default zero point
 	var zname string
 	if isConstant(zv) {
 		zname = zv.Name
@@ -302,55 +241,36 @@ func matMulNBits(p *graph.Node) (*dequantized, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: zero points: %w", p, err)
 			}
-			row := (nb*bits + 7) / 8
-			if int64(len(zr)) != N*row {
-				return nil, fmt.Errorf("%s: %d zero-point bytes, want %d", p, len(zr), N*row)
+			if len(zr) != f.N*f.ZeroRowBytes() {
+				return nil, fmt.Errorf("%s: %d zero-point bytes, want %d", p, len(zr), f.N*f.ZeroRowBytes())
 			}
-			zeroAt = func(n, b int64) (float32, error) {
-				bit := b * bits
-				return float32(int64(zr[n*row+bit/8]>>(bit%8)) & mask), nil
-			}
+			zeroAt = func(n, blk int) float32 { return float32(f.PackedZero(zr, n, blk)) }
 		} else {
 			zf, ok, err := floats(zv)
-			if err != nil || !ok || int64(len(zf)) != N*nb {
-				return nil, fmt.Errorf("%s: zero points %q are not packed uint8 nor %d float32 values", p, zv.Name, N*nb)
+			if err != nil || !ok || len(zf) != f.N*nb {
+				return nil, fmt.Errorf("%s: zero points %q are not packed uint8 nor %d float32 values", p, zv.Name, f.N*nb)
 			}
-			zeroAt = func(n, b int64) (float32, error) { return zf[n*nb+b], nil }
+			zeroAt = func(n, blk int) float32 { return zf[n*nb+blk] }
 		}
 	}
-	d := &dequantized{value: bv, dims: []int64{K, N}, data: make([]float32, K*N)}
-	d.info = Quantized{Scheme: "MatMulNBits", Node: nodeLabel(p), DType: fmt.Sprintf("uint%d", bits), Bits: int(bits),
-		Scale: sv.Name, Zero: zname, Blocks: block}
-	for n := int64(0); n < N; n++ {
-		for k := int64(0); k < K; k++ {
-			b, j := k/block, k%block
-			bit := j * bits
-			q := int64(raw[(n*nb+b)*blob+bit/8]>>(bit%8)) & mask
-			z, _ := zeroAt(n, b)
-			d.data[k*N+n] = (float32(q) - z) * s[n*nb+b]
-		}
+	w, err := f.Decode(raw, s, zeroAt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
 	}
+	d := &dequantized{value: bv, dims: []int64{int64(f.K), int64(f.N)}, data: w}
+	d.info = Quantized{Scheme: "MatMulNBits", Node: nodeLabel(p), DType: fmt.Sprintf("uint%d", f.Bits), Bits: f.Bits,
+		Scale: sv.Name, Zero: zname, Blocks: int64(f.Block)}
 	return d, nil
 }
 
 func rawOf(v *graph.Value) ([]byte, error) {
-	t := v.Const()
-	if t == nil {
-		return nil, fmt.Errorf("%q is not a dense constant", v.Name)
+	if t := v.Const(); t != nil {
+		return t.Raw()
 	}
-	return t.Raw()
+	return nil, notDense(v)
 }
 
-// transposed returns the [c, r] transpose of an [r, c] matrix.
-func transposed(x []float32, r, c int64) []float32 {
-	out := make([]float32, len(x))
-	for i := int64(0); i < r; i++ {
-		for j := int64(0); j < c; j++ {
-			out[j*r+i] = x[i*c+j]
-		}
-	}
-	return out
-}
+func notDense(v *graph.Value) error { return fmt.Errorf("%q is not a dense constant", v.Name) }
 
 func nodeLabel(n *graph.Node) string {
 	if n.Name() != "" {

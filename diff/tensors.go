@@ -6,6 +6,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/inspect"
+	"github.com/onnxopt/onnxopt/internal/nd"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -170,7 +171,7 @@ func (td *TensorDiff) setQuantized(d *dequantized) error {
 	switch {
 	case slices.Equal(dims, d.dims):
 	case len(dims) == 2 && len(d.dims) == 2 && dims[0] == d.dims[1] && dims[1] == d.dims[0]:
-		data = transposed(data, d.dims[0], d.dims[1]) // Gemm(transB) weight
+		data = nd.Transpose(data, int(d.dims[0]), int(d.dims[1])) // Gemm(transB) weight
 	default:
 		td.Changes = append(td.Changes, fmt.Sprintf("dequantized shape %v differs from %v", d.dims, dims))
 		return nil

@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/onnxopt/onnxopt/internal/units"
 	"io"
 	"sort"
 	"strings"
@@ -28,7 +29,7 @@ func (r *Result) WriteText(w io.Writer, limit int) error {
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "\tbefore\tafter\n")
 	fmt.Fprintf(tw, "params\t%d\t%d\n", a.Params, b.Params)
-	fmt.Fprintf(tw, "bytes\t%s\t%s\n", HumanBytes(a.Bytes), HumanBytes(b.Bytes))
+	fmt.Fprintf(tw, "bytes\t%s\t%s\n", units.HumanBytes(a.Bytes), units.HumanBytes(b.Bytes))
 	fmt.Fprintf(tw, "sparsity\t%.1f%%\t%.1f%%\n", 100*a.Sparsity, 100*b.Sparsity)
 	fmt.Fprintf(tw, "nodes\t%d\t%d\n", a.Nodes, b.Nodes)
 	for _, op := range opUnion(a.Ops, b.Ops) {
@@ -132,7 +133,7 @@ func (t *TensorInfo) brief() string {
 	if t == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%s%v %s", t.DType, t.Shape, HumanBytes(t.Bytes))
+	return fmt.Sprintf("%s%v %s", t.DType, t.Shape, units.HumanBytes(t.Bytes))
 }
 
 func sparsityChange(t *TensorDiff) string {
@@ -185,19 +186,6 @@ func opUnion(a, b map[string]int) []string {
 	}
 	sort.Strings(ops)
 	return ops
-}
-
-// HumanBytes prints a byte count with a binary unit.
-func HumanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // errWriter keeps the first write error.

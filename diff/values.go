@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -110,9 +109,9 @@ func densify(s *onnx.SparseTensorProto) ([]float32, error) {
 		copy(out, vals)
 		return out, nil
 	}
-	pos, err := int64s(idx)
+	pos, err := graph.NewTensor(idx).Int64s()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("indices: %w", err)
 	}
 	dims := s.GetDims()
 	rank := 1
@@ -144,29 +143,6 @@ func densify(s *onnx.SparseTensorProto) ([]float32, error) {
 		out[p] = x
 	}
 	return out, nil
-}
-
-// int64s reads an int64 or int32 tensor.
-func int64s(t *onnx.TensorProto) ([]int64, error) {
-	raw, err := onnx.RawBytes(t, nil)
-	if err != nil {
-		return nil, err
-	}
-	switch onnx.TensorProto_DataType(t.GetDataType()) {
-	case onnx.TensorProto_INT64:
-		out := make([]int64, len(raw)/8)
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-		}
-		return out, nil
-	case onnx.TensorProto_INT32:
-		out := make([]int64, len(raw)/4)
-		for i := range out {
-			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("indices are %s, not int64", onnx.DataTypeName(t.GetDataType()))
 }
 
 // sameData reports whether two constants hold the same type, shape and

@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"encoding/binary"
 	"fmt"
 
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -55,6 +57,69 @@ func (t *Tensor) Raw() ([]byte, error) { return onnx.RawBytes(t.Proto, t.store) 
 // Float32s returns the values of a float32 tensor, read-only (the slice
 // may alias the file's bytes).
 func (t *Tensor) Float32s() ([]float32, error) { return onnx.Float32s(t.Proto, t.store) }
+
+// Int64s returns the values of an integer tensor as int64s (see
+// DecodeInt64s for the types read); the slice is the caller's.
+func (t *Tensor) Int64s() ([]int64, error) {
+	n, err := t.Elements()
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	v, err := DecodeInt64s(t.DataType(), raw, n)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", t.Name(), err)
+	}
+	return v, nil
+}
+
+// DecodeInt64s reads n integers of type dataType from raw little-endian
+// bytes: int8 to int64, uint8 to uint32, bool (0 or 1), and the packed
+// int4, uint4, int2 and uint2 types (low bits first). Other types, and raw
+// bytes too short for n values, are errors.
+func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
+	dt := onnx.TensorProto_DataType(dataType)
+	at, whole := intReaders[dt]
+	if !whole && !packedInts[dt] {
+		return nil, fmt.Errorf("%s is not an integer type", onnx.DataTypeName(dataType))
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("negative element count %d", n)
+	}
+	bits := int64(onnx.ElemBits(dataType))
+	if need := (n*bits + 7) / 8; int64(len(raw)) < need {
+		return nil, fmt.Errorf("%d bytes of %s data, want %d for %d values", len(raw), onnx.DataTypeName(dataType), need, n)
+	}
+	if !whole {
+		signed := dt == onnx.TensorProto_INT4 || dt == onnx.TensorProto_INT2
+		return qformat.Unpack(raw, int(n), int(bits), signed), nil
+	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = at(raw, i)
+	}
+	return out, nil
+}
+
+// intReaders read element i of whole-byte integer types.
+var intReaders = map[onnx.TensorProto_DataType]func(b []byte, i int) int64{
+	onnx.TensorProto_INT8:   func(b []byte, i int) int64 { return int64(int8(b[i])) },
+	onnx.TensorProto_UINT8:  func(b []byte, i int) int64 { return int64(b[i]) },
+	onnx.TensorProto_BOOL:   func(b []byte, i int) int64 { return int64(b[i]) },
+	onnx.TensorProto_INT16:  func(b []byte, i int) int64 { return int64(int16(binary.LittleEndian.Uint16(b[2*i:]))) },
+	onnx.TensorProto_UINT16: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint16(b[2*i:])) },
+	onnx.TensorProto_INT32:  func(b []byte, i int) int64 { return int64(int32(binary.LittleEndian.Uint32(b[4*i:]))) },
+	onnx.TensorProto_UINT32: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint32(b[4*i:])) },
+	onnx.TensorProto_INT64:  func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) },
+}
+
+// packedInts are the sub-byte integer types, packed low bits first.
+var packedInts = map[onnx.TensorProto_DataType]bool{
+	onnx.TensorProto_INT4: true, onnx.TensorProto_UINT4: true, onnx.TensorProto_INT2: true, onnx.TensorProto_UINT2: true,
+}
 
 // MutableFloat32s returns the values of a float32 tensor for changing in
 // place: the tensor's own buffer when it owns one (raw_data, float_data, or

@@ -26,6 +26,10 @@ type Pass struct {
 	// that exclude each other) when the pipeline is parsed, so a mistake
 	// is a usage error reported before any model is read.
 	Check func(opts Args) error
+	// NeedsRuntime, when set, reports whether a run with these options
+	// calls ONNX Runtime (e.g. to calibrate), so that drivers and tests
+	// can tell in advance; nil means never.
+	NeedsRuntime func(opts Args) bool
 	// Run transforms m in place. It reports what it did through ctx.
 	Run func(ctx *Context, m *graph.Model, opts Args) error
 }
@@ -55,30 +59,43 @@ type Option struct {
 	Doc     string
 }
 
-// check validates a textual value for the option.
-func (o Option) check(v string) error {
+// parse reads a textual value of the option into its typed form: float64
+// (Float), int64 (Int), bool (Bool), []string (List) or the text itself
+// (String, Enum).
+func (o Option) parse(v string) (any, error) {
 	switch o.Kind {
 	case Float:
-		if _, err := strconv.ParseFloat(v, 64); err != nil {
-			return fmt.Errorf("wants a number, got %q", v)
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, fmt.Errorf("wants a number, got %q", v)
 		}
+		return f, nil
 	case Int:
-		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("wants an integer, got %q", v)
+		i, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("wants an integer, got %q", v)
 		}
+		return i, nil
 	case Bool:
-		if _, err := strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("wants true or false, got %q", v)
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("wants true or false, got %q", v)
 		}
+		return b, nil
 	case Enum:
 		for _, x := range o.Values {
 			if x == v {
-				return nil
+				return v, nil
 			}
 		}
-		return fmt.Errorf("wants one of %s, got %q", strings.Join(o.Values, "|"), v)
+		return nil, fmt.Errorf("wants one of %s, got %q", strings.Join(o.Values, "|"), v)
+	case List:
+		if v == "" {
+			return []string(nil), nil
+		}
+		return strings.Split(v, "|"), nil
 	}
-	return nil
+	return v, nil
 }
 
 var registry = map[string]*Pass{}
@@ -94,7 +111,7 @@ func Register(p *Pass) {
 	}
 	for _, o := range p.Options {
 		if o.Default != "" {
-			if err := o.check(o.Default); err != nil {
+			if _, err := o.parse(o.Default); err != nil {
 				panic(fmt.Sprintf("passes: %s option %s default: %v", p.Name, o.Name, err))
 			}
 		}
@@ -118,53 +135,109 @@ func All() []*Pass {
 	return out
 }
 
-// Args are the option values of one pass in a pipeline, defaults filled in.
+// Args are the option values of one pass in a pipeline, defaults filled
+// in, each parsed once into its typed form when the step is built
+// (NewStep), so reading one never fails.
 type Args struct {
 	pass *Pass
-	vals map[string]string
+	vals map[string]any    // typed values (see Option.parse)
+	text map[string]string // the same values as written
+}
+
+// parseArgs fills in defaults and parses every value of given for p;
+// an error names the option.
+func parseArgs(p *Pass, given []KV) (Args, error) {
+	a := Args{pass: p, vals: map[string]any{}, text: map[string]string{}}
+	set := func(o *Option, v string) error {
+		x, err := o.parse(v)
+		if err != nil {
+			return fmt.Errorf("option %s %v", o.Name, err)
+		}
+		a.vals[o.Name], a.text[o.Name] = x, v
+		return nil
+	}
+	for i := range p.Options {
+		if o := &p.Options[i]; o.Default != "" {
+			if err := set(o, o.Default); err != nil {
+				return Args{}, err
+			}
+		}
+	}
+	for _, kv := range given {
+		o := p.option(kv.Key)
+		if o == nil {
+			return Args{}, fmt.Errorf("no option %q (options: %s)", kv.Key, optionNames(p))
+		}
+		if err := set(o, kv.Value); err != nil {
+			return Args{}, err
+		}
+	}
+	return a, nil
+}
+
+// option returns p's option called name, or nil.
+func (p *Pass) option(name string) *Option {
+	for i := range p.Options {
+		if p.Options[i].Name == name {
+			return &p.Options[i]
+		}
+	}
+	return nil
 }
 
 // Has reports whether the option has a value (given or default).
 func (a Args) Has(name string) bool { _, ok := a.vals[name]; return ok }
 
-func (a Args) get(name string) string {
-	if _, ok := a.vals[name]; !ok {
-		for _, o := range a.pass.Options {
-			if o.Name == name {
-				return ""
-			}
-		}
+// value returns the option's typed value, nil when unset; asking for an
+// option the pass does not declare is a programming error and panics.
+func (a Args) value(name string) any {
+	v, ok := a.vals[name]
+	if !ok && a.pass.option(name) == nil {
 		panic(fmt.Sprintf("passes: %s has no option %q", a.pass.Name, name))
 	}
-	return a.vals[name]
+	return v
 }
 
-// Float returns a Float option's value (0 when unset).
+// Float returns a Float (or Int) option's value (0 when unset).
 func (a Args) Float(name string) float64 {
-	f, _ := strconv.ParseFloat(a.get(name), 64)
-	return f
+	switch v := a.value(name).(type) {
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	}
+	return 0
 }
 
 // Int returns an Int option's value (0 when unset).
 func (a Args) Int(name string) int64 {
-	i, _ := strconv.ParseInt(a.get(name), 10, 64)
+	i, _ := a.value(name).(int64)
 	return i
 }
 
 // Bool returns a Bool option's value (false when unset).
 func (a Args) Bool(name string) bool {
-	b, _ := strconv.ParseBool(a.get(name))
+	b, _ := a.value(name).(bool)
 	return b
 }
 
-// String returns an option's text.
-func (a Args) String(name string) string { return a.get(name) }
+// String returns an option's text as written ("" when unset).
+func (a Args) String(name string) string {
+	a.value(name)
+	return a.text[name]
+}
 
 // List returns a List option's names (nil when unset).
 func (a Args) List(name string) []string {
-	s := a.get(name)
-	if s == "" {
-		return nil
+	l, _ := a.value(name).([]string)
+	return l
+}
+
+// Texts returns every option that has a value, as written, by name.
+func (a Args) Texts() map[string]string {
+	out := make(map[string]string, len(a.text))
+	for k, v := range a.text {
+		out[k] = v
 	}
-	return strings.Split(s, "|")
+	return out
 }

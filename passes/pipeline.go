@@ -11,23 +11,37 @@ type Step struct {
 	Pass *Pass
 	// Given lists the options as written, in order.
 	Given []KV
+	// args holds the parsed values; NewStep sets it.
+	args *Args
 }
 
 // KV is one option as written.
 type KV struct{ Key, Value string }
 
-// Args returns the step's option values with defaults filled in.
+// Args returns the step's option values with defaults filled in, as
+// parsed by NewStep. A step built by hand is parsed now; values that do
+// not parse are then left unset (Run reports them).
 func (s Step) Args() Args {
-	a := Args{pass: s.Pass, vals: map[string]string{}}
-	for _, o := range s.Pass.Options {
-		if o.Default != "" {
-			a.vals[o.Name] = o.Default
-		}
-	}
-	for _, kv := range s.Given {
-		a.vals[kv.Key] = kv.Value
-	}
+	a, _ := s.parsedArgs()
 	return a
+}
+
+// parsedArgs returns the step's parsed options, parsing a step built by
+// hand.
+func (s Step) parsedArgs() (Args, error) {
+	if s.args != nil {
+		return *s.args, nil
+	}
+	a, err := parseArgs(s.Pass, s.Given)
+	if err != nil {
+		return Args{pass: s.Pass, vals: map[string]any{}, text: map[string]string{}}, err
+	}
+	return a, nil
+}
+
+// NeedsRuntime reports whether the step calls ONNX Runtime when it runs.
+func (s Step) NeedsRuntime() bool {
+	return s.Pass.NeedsRuntime != nil && s.Pass.NeedsRuntime(s.Args())
 }
 
 // Pipeline is an ordered list of steps.
@@ -73,30 +87,24 @@ func NewStep(name string, given []KV) (Step, error) {
 	}
 	seen := map[string]bool{}
 	for _, kv := range given {
-		var opt *Option
-		for i := range p.Options {
-			if p.Options[i].Name == kv.Key {
-				opt = &p.Options[i]
-			}
-		}
-		if opt == nil {
+		if p.option(kv.Key) == nil {
 			return Step{}, fmt.Errorf("pass %s has no option %q (options: %s)", name, kv.Key, optionNames(p))
 		}
 		if seen[kv.Key] {
 			return Step{}, fmt.Errorf("pass %s: option %s given twice", name, kv.Key)
 		}
 		seen[kv.Key] = true
-		if err := opt.check(kv.Value); err != nil {
-			return Step{}, fmt.Errorf("pass %s: option %s %v", name, kv.Key, err)
-		}
 	}
-	step := Step{Pass: p, Given: given}
+	args, err := parseArgs(p, given)
+	if err != nil {
+		return Step{}, fmt.Errorf("pass %s: %w", name, err)
+	}
 	if p.Check != nil {
-		if err := p.Check(step.Args()); err != nil {
+		if err := p.Check(args); err != nil {
 			return Step{}, fmt.Errorf("pass %s: %w", name, err)
 		}
 	}
-	return step, nil
+	return Step{Pass: p, Given: given, args: &args}, nil
 }
 
 func optionNames(p *Pass) string {

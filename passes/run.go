@@ -15,7 +15,22 @@ type RunOptions struct {
 	// Context, with progress inside it; nil for none.
 	Progress func(pass string, done, total int64)
 	Threads  int
+	// AfterPass, when set, is called after step i of the pipeline ran and
+	// its IR passed the check (for dumps such as --print-ir-after); an
+	// error stops the run.
+	AfterPass func(i int, step Step, m *graph.Model) error
 }
+
+// PassError is the error of a run that stopped in a pass: the pass failed,
+// panicked or left an invalid graph. Step is its index in the pipeline.
+type PassError struct {
+	Step int
+	Pass string
+	Err  error // the message, naming the pass
+}
+
+func (e *PassError) Error() string { return e.Err.Error() }
+func (e *PassError) Unwrap() error { return e.Err }
 
 // Run executes the pipeline over m in place. After every pass it checks the
 // IR and stops with an error naming the pass if the pass broke it; a panic
@@ -23,12 +38,15 @@ type RunOptions struct {
 func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 	rep := &Report{Pipeline: p.String(), BytesBefore: ConstantBytes(m)}
 	start := time.Now()
-	for _, step := range p {
-		pr := &PassReport{Pass: step.Pass.Name, Options: map[string]string{}}
-		args := step.Args()
-		for k, v := range args.vals {
-			pr.Options[k] = v
+	for i, step := range p {
+		fail := func(format string, args ...any) error {
+			return &PassError{Step: i, Pass: step.Pass.Name, Err: fmt.Errorf(format, args...)}
 		}
+		args, err := step.parsedArgs()
+		if err != nil {
+			return rep, fail("pass %s: %w", step.Pass.Name, err)
+		}
+		pr := &PassReport{Pass: step.Pass.Name, Options: args.Texts()}
 		ctx := &Context{Report: pr, Threads: opts.Threads}
 		if opts.Progress != nil {
 			name := step.Pass.Name
@@ -38,17 +56,17 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 		pr.BytesBefore = ConstantBytes(m)
 		before := nodeSet(m.Graph)
 		t0 := time.Now()
-		err := runOne(step.Pass, ctx, m, args)
+		err = runOne(step.Pass, ctx, m, args)
 		pr.Seconds = time.Since(t0).Seconds()
 		rep.Passes = append(rep.Passes, pr)
 		if err != nil {
-			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
+			return rep, fail("pass %s: %w", step.Pass.Name, err)
 		}
 		// The check and the statistics run under the same guard as the
 		// pass: a graph broken badly enough to crash them is the pass's
 		// fault, reported as such.
 		if err := guard(func() error { return m.Graph.Check() }); err != nil {
-			return rep, fmt.Errorf("pass %s left an invalid graph: %w", step.Pass.Name, err)
+			return rep, fail("pass %s left an invalid graph: %w", step.Pass.Name, err)
 		}
 		if err := guard(func() error {
 			after := nodeSet(m.Graph)
@@ -65,7 +83,12 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 			pr.BytesAfter = ConstantBytes(m)
 			return nil
 		}); err != nil {
-			return rep, fmt.Errorf("pass %s: %w", step.Pass.Name, err)
+			return rep, fail("pass %s: %w", step.Pass.Name, err)
+		}
+		if opts.AfterPass != nil {
+			if err := opts.AfterPass(i, step, m); err != nil {
+				return rep, fmt.Errorf("after pass %s: %w", step.Pass.Name, err)
+			}
 		}
 	}
 	rep.BytesAfter = ConstantBytes(m)

@@ -1,9 +1,13 @@
 package passes_test
 
 import (
+	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/passes"
 )
 
@@ -90,5 +94,41 @@ func TestRunStatistics(t *testing.T) {
 	}
 	if len(m.Graph.Nodes) != 2 || m.Graph.Outputs[0].Name != "grown" {
 		t.Errorf("the model does not show test-grow's change")
+	}
+}
+
+func TestRunPassErrorNamesTheStep(t *testing.T) {
+	for text, want := range map[string]int{"test-noop,test-fail,test-noop": 1, "test-noop,test-noop,test-break": 2, "test-panic": 0} {
+		_, err := passes.Run(mustParse(t, text), tinyModel(t), passes.RunOptions{})
+		var pe *passes.PassError
+		if !errors.As(err, &pe) {
+			t.Errorf("%s: error %v is not a *PassError", text, err)
+			continue
+		}
+		if pe.Step != want || !strings.Contains(err.Error(), "pass "+pe.Pass) {
+			t.Errorf("%s: PassError step %d pass %s (%v), want step %d", text, pe.Step, pe.Pass, err, want)
+		}
+	}
+}
+
+func TestRunAfterPass(t *testing.T) {
+	var seen []string
+	_, err := passes.Run(mustParse(t, "test-noop,test-grow"), tinyModel(t), passes.RunOptions{
+		AfterPass: func(i int, step passes.Step, m *graph.Model) error {
+			seen = append(seen, fmt.Sprintf("%d:%s:%d", i, step.Pass.Name, len(m.Graph.Nodes)))
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"0:test-noop:1", "1:test-grow:2"}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("AfterPass saw %v, want %v (the model after each pass)", seen, want)
+	}
+	_, err = passes.Run(mustParse(t, "test-noop,test-grow"), tinyModel(t), passes.RunOptions{
+		AfterPass: func(int, passes.Step, *graph.Model) error { return errors.New("disk full") },
+	})
+	if err == nil || err.Error() != "after pass test-noop: disk full" {
+		t.Errorf("an AfterPass error gave %v, want it to stop the run after test-noop", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/units"
 )
 
 func init() { register(newGenCmd) }
@@ -90,7 +91,10 @@ the weights total about that many bytes (KB, MB, GB are binary); --dim and
 				if c.Flags().Changed("hidden") {
 					return usageErrorf("--hidden cannot be combined with --size, which picks it")
 				}
-				target, err := modelgen.ParseSize(size)
+				target, err := units.ParseBytes(size)
+				if err == nil && target == 0 {
+					err = fmt.Errorf("bad size %q: want a positive size", size)
+				}
 				if err != nil {
 					return usageErrorf("--size: %v", err)
 				}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/onnxopt/onnxopt/diff"
 	"github.com/onnxopt/onnxopt/inspect"
+	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/spf13/cobra"
 )
 
@@ -81,10 +81,10 @@ func printSummary(w io.Writer, path string, s *inspect.Summary, top int) {
 	fmt.Fprintf(w, "  %d nodes: %s\n", s.Nodes, strings.Join(ops, ", "))
 	var dts []string
 	for dt, b := range s.Bytes {
-		dts = append(dts, fmt.Sprintf("%s %s", dt, diff.HumanBytes(b)))
+		dts = append(dts, fmt.Sprintf("%s %s", dt, units.HumanBytes(b)))
 	}
 	sort.Strings(dts)
-	fmt.Fprintf(w, "  %d parameters, %s of constants (%s)\n", s.Params, diff.HumanBytes(s.TotalBytes), strings.Join(dts, ", "))
+	fmt.Fprintf(w, "  %d parameters, %s of constants (%s)\n", s.Params, units.HumanBytes(s.TotalBytes), strings.Join(dts, ", "))
 	if len(s.Sparsity) > 0 {
 		var keys []string
 		for k := range s.Sparsity {
@@ -109,7 +109,7 @@ func printSummary(w io.Writer, path string, s *inspect.Summary, top int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "    name\tdtype\tshape\tsparsity\tbytes\tkind\n")
 	for _, t := range tensors[:shown] {
-		fmt.Fprintf(tw, "    %s\t%s\t%v\t%.1f%%\t%s\t%s\n", t.Name, t.DType, t.Shape, 100*t.Sparsity, diff.HumanBytes(t.Bytes), t.Kind)
+		fmt.Fprintf(tw, "    %s\t%s\t%v\t%.1f%%\t%s\t%s\n", t.Name, t.DType, t.Shape, 100*t.Sparsity, units.HumanBytes(t.Bytes), t.Kind)
 	}
 	tw.Flush()
 }

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/onnxopt/onnxopt/diff"
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -94,10 +94,10 @@ func externalBytes(p *onnx.ModelProto) int64 {
 }
 
 func tooBig(path string, file, ext, limit int64) error {
-	detail := diff.HumanBytes(file) + " of model file"
+	detail := units.HumanBytes(file) + " of model file"
 	if ext > 0 {
-		detail += " + " + diff.HumanBytes(ext) + " of external data"
+		detail += " + " + units.HumanBytes(ext) + " of external data"
 	}
 	return fmt.Errorf("%s needs at least %s of memory (%s), over --max-memory %s; give a larger --max-memory (0: no limit)",
-		path, diff.HumanBytes(file+ext), detail, diff.HumanBytes(limit))
+		path, units.HumanBytes(file+ext), detail, units.HumanBytes(limit))
 }

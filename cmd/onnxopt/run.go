@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/onnxopt/onnxopt/diff"
+	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	_ "github.com/onnxopt/onnxopt/passes/all" // register every pass
@@ -20,6 +20,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		out, pipeline, file, report string
 		extThreshold, maxMemory     string
+		printIRAfter                string
 		inPlace, quiet              bool
 		threads                     int
 	)
@@ -37,10 +38,17 @@ or a YAML file (-f) with the same passes and options as data:
   passes:
     - prune: {sparsity: 0.5, scope: global}
     - nm: {n: 2, m: 4}
-'onnxopt passes' lists every pass and its options.`,
+'onnxopt passes' lists every pass and its options.
+
+--print-ir-after=PASS writes the IR (graph.Dump's text) to stderr after
+each run of PASS, or after every pass with --print-ir-after=all, each dump
+headed by a '// IR after' line naming the step. When a pass fails, the
+error ends with an 'onnxopt run' command line that reproduces it: the
+input model and the pipeline up to and including the failing pass.`,
 		Example: `  onnxopt run model.onnx -o out.onnx
   onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
-  onnxopt run -f pipeline.yaml model.onnx -o out.onnx`,
+  onnxopt run -f pipeline.yaml model.onnx -o out.onnx
+  onnxopt run -p 'fold-constants,dce' model.onnx -o out.onnx --print-ir-after=dce 2> ir.txt`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageErrorf("run takes one MODEL, got %d arguments (see 'onnxopt run --help')", len(args))
@@ -83,15 +91,19 @@ or a YAML file (-f) with the same passes and options as data:
 					return usageErrorf("%v", err)
 				}
 			}
+			afterPass, err := irPrinter(printIRAfter, p, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			m, err := loadModelWithin(in, memLimit)
 			if err != nil {
 				return err
 			}
 			prog := newProgress(quiet)
-			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads})
+			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads, AfterPass: afterPass})
 			prog.done()
 			if err != nil {
-				return withCode(exitFailure, err)
+				return withCode(exitFailure, withReproducer(err, in, out, p))
 			}
 			if err := m.WriteFile(out, onnx.WriteOptions{ExternalThreshold: threshold}); err != nil {
 				return withCode(exitFailure, err)
@@ -119,6 +131,7 @@ or a YAML file (-f) with the same passes and options as data:
 	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
 	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
 	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
+	f.StringVar(&printIRAfter, "print-ir-after", "", "print the IR to stderr after this pass (a pass name of the pipeline, or all)")
 	f.BoolVar(&inPlace, "in-place", false, "allow -o to name the input model")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.IntVar(&threads, "threads", 0, "threads for parallel work (0: all cores)")
@@ -144,7 +157,7 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 		if len(p.Skipped) > 0 {
 			parts = append(parts, fmt.Sprintf("%d skipped", len(p.Skipped)))
 		}
-		parts = append(parts, fmt.Sprintf("constants %s -> %s", diff.HumanBytes(p.BytesBefore), diff.HumanBytes(p.BytesAfter)))
+		parts = append(parts, fmt.Sprintf("constants %s -> %s", units.HumanBytes(p.BytesBefore), units.HumanBytes(p.BytesAfter)))
 		fmt.Fprintf(w, "%-16s %7.3fs  %s\n", p.Pass, p.Seconds, strings.Join(parts, ", "))
 		printNotes(w, p.Notes)
 		// When a pass changed nothing, say why (the full list is in --report).
@@ -167,7 +180,7 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, diff.HumanBytes(rep.FileBytes), rep.Seconds)
+	fmt.Fprintf(w, "wrote %s (%s) in %.2fs\n", rep.Output, units.HumanBytes(rep.FileBytes), rep.Seconds)
 }
 
 // printNotes shows a pass's notes: those about the model's opset always

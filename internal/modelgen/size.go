@@ -1,10 +1,7 @@
 package modelgen
 
 import (
-	"fmt"
 	"math"
-	"strconv"
-	"strings"
 )
 
 // MLPForBytes returns base with Dim, Hidden and Blocks chosen so that the
@@ -45,29 +42,4 @@ func MLPForBytes(target int64, base MLPOptions) MLPOptions {
 	}
 	o.Hidden = max(step, int64(math.Round(exact/float64(step)))*step)
 	return o
-}
-
-// ParseSize parses a byte size such as "100MB", "2.5GB", "512KiB" or
-// "1048576". Units are binary: 1 KB = 1 KiB = 1024 bytes, 1 GB = 2^30.
-func ParseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40},
-		{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"TB", 1 << 40},
-		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40}, {"B", 1},
-	} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || v*float64(mult) >= math.MaxInt64 {
-		return 0, fmt.Errorf("bad size %q: want a positive number with an optional unit (KB, MB, GB)", s)
-	}
-	return int64(v * float64(mult)), nil
 }

@@ -42,19 +42,3 @@ func TestMLPForBytesActual(t *testing.T) {
 		t.Errorf("%+v: %d bytes of weights, WeightBytes %d, target %d", o, got, o.WeightBytes(), target)
 	}
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{
-		"100MB": 100 << 20, "1GB": 1 << 30, "2.5GB": 5 << 29, "512kib": 512 << 10,
-		"1048576": 1 << 20, "3 MiB": 3 << 20, "1g": 1 << 30, "64B": 64,
-	} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v, want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "MB", "-1MB", "1XB", "abc", "0"} {
-		if got, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) = %d, want an error", in, got)
-		}
-	}
-}

@@ -110,7 +110,8 @@ func ones(n int64) []float32 {
 }
 
 // sampleStep picks options for pass p: defaults, or values drawn from r.
-// quantize's static mode is left out: it calibrates through ONNX Runtime.
+// Steps that need ONNX Runtime (quantize's static mode calibrates) are
+// refused: the caller samples again.
 func sampleStep(r *rand.Rand, p *passes.Pass) (passes.Step, error) {
 	var given []passes.KV
 	for _, o := range p.Options {
@@ -130,9 +131,6 @@ func sampleStep(r *rand.Rand, p *passes.Pass) (passes.Step, error) {
 			v = []string{"true", "false"}[r.Intn(2)]
 		case passes.Enum:
 			v = o.Values[r.Intn(len(o.Values))]
-			if p.Name == "quantize" && o.Name == "mode" && v == "static" {
-				continue
-			}
 		default:
 			continue
 		}
@@ -141,7 +139,11 @@ func sampleStep(r *rand.Rand, p *passes.Pass) (passes.Step, error) {
 		}
 		given = append(given, passes.KV{Key: o.Name, Value: v})
 	}
-	return passes.NewStep(p.Name, given)
+	step, err := passes.NewStep(p.Name, given)
+	if err == nil && step.NeedsRuntime() {
+		return step, fmt.Errorf("%s needs ONNX Runtime", passes.Pipeline{step})
+	}
+	return step, err
 }
 
 // checkRun runs step over a fresh model from seed: the pass either fails
@@ -205,4 +207,23 @@ func FuzzPasses(f *testing.F) {
 		r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 		checkRun(t, seed, all)
 	})
+}
+
+// TestNeedsRuntime: the passes say which of their runs call ONNX Runtime,
+// the harness above relies on it.
+func TestNeedsRuntime(t *testing.T) {
+	for text, want := range map[string]bool{
+		"quantize(mode=static)":  true,
+		"quantize(mode=dynamic)": false,
+		"quantize(type=int4)":    false,
+		"dce":                    false,
+	} {
+		p, err := passes.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p[0].NeedsRuntime(); got != want {
+			t.Errorf("%s: NeedsRuntime() = %v, want %v", text, got, want)
+		}
+	}
 }

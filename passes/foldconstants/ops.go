@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -422,30 +423,6 @@ func opGather(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
 	return []*tensor{out}, nil
 }
 
-// broadcast returns the multidirectional broadcast of two shapes.
-func broadcast(a, b []int64) ([]int64, error) {
-	r := max(len(a), len(b))
-	out := make([]int64, r)
-	for i := 0; i < r; i++ {
-		da, db := int64(1), int64(1)
-		if j := i - (r - len(a)); j >= 0 {
-			da = a[j]
-		}
-		if j := i - (r - len(b)); j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db, db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, skipf("shapes %v and %v do not broadcast", a, b)
-		}
-	}
-	return out, nil
-}
-
 // broadcastSteps returns an operand's steps over the output dims (0 along
 // broadcast dimensions).
 func broadcastSteps(dims, out []int64) []int64 {
@@ -473,9 +450,9 @@ func opArith(op byte) opFunc {
 		if a.dt != b.dt {
 			return nil, skipf("inputs are %s and %s", onnx.DataTypeName(a.dt), onnx.DataTypeName(b.dt))
 		}
-		dims, err := broadcast(a.dims, b.dims)
+		dims, err := nd.Broadcast(a.dims, b.dims)
 		if err != nil {
-			return nil, err
+			return nil, skipf("%v", err)
 		}
 		out, err := e.alloc(a.dt, dims)
 		if err != nil {

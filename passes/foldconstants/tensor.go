@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -65,20 +66,16 @@ func (e *evaluator) alloc(dt int32, dims []int64) (*tensor, error) {
 	return &tensor{dt: dt, dims: append([]int64{}, dims...), raw: make([]byte, n*int64(w))}, nil
 }
 
-// ints reads an integer tensor (int8 to int64, uint8 to uint32) as int64s.
+// ints reads an integer tensor as int64s (see graph.DecodeInt64s).
 func (t *tensor) ints() ([]int64, error) {
-	n := t.len()
-	out := make([]int64, n)
-	for i := range out {
-		v, ok := t.intAt(int64(i))
-		if !ok {
-			return nil, skipf("wants integers, got %s", onnx.DataTypeName(t.dt))
-		}
-		out[i] = v
+	v, err := graph.DecodeInt64s(t.dt, t.raw, t.len())
+	if err != nil {
+		return nil, skipf("wants integers: %v", err)
 	}
-	return out, nil
+	return v, nil
 }
 
+// intAt reads element i of an integer tensor, for elementwise loops.
 func (t *tensor) intAt(i int64) (int64, bool) {
 	b := t.raw
 	switch onnx.TensorProto_DataType(t.dt) {
@@ -105,11 +102,11 @@ func (t *tensor) scalarInt() (int64, error) {
 	if t.len() != 1 {
 		return 0, skipf("wants one value, got shape %v", t.dims)
 	}
-	v, ok := t.intAt(0)
-	if !ok {
-		return 0, skipf("wants an integer, got %s", onnx.DataTypeName(t.dt))
+	v, err := t.ints()
+	if err != nil {
+		return 0, err
 	}
-	return v, nil
+	return v[0], nil
 }
 
 func int64Tensor(dims []int64, v []int64) *tensor {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
 )
 
 // dynamic rewrites a MatMul or Gemm with a constant weight into
@@ -23,7 +24,7 @@ func (q *quantizer) dynamic(n *graph.Node) (string, error) {
 	if bq == nil {
 		w := l.w
 		if !l.kMajor {
-			w = transpose(w, l.n, l.k)
+			w = nd.Transpose(w, l.n, l.k)
 		}
 		axis := 1
 		if !q.cfg.perChannel {
@@ -91,16 +92,4 @@ func granularity(perChannel bool) string {
 		return "per-channel"
 	}
 	return "per-tensor"
-}
-
-// transpose returns the [cols, rows] transpose of a row-major [rows, cols]
-// matrix.
-func transpose(w []float32, rows, cols int) []float32 {
-	t := make([]float32, len(w))
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			t[c*rows+r] = w[r*cols+c]
-		}
-	}
-	return t
 }

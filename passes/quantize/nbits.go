@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -30,7 +32,10 @@ func (q *quantizer) nbits(n *graph.Node) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
 		}
-		packed, scales, zps := b.matMulNBits(q.cfg.typ.signed)
+		packed, scales, zps, err := b.matMulNBits(q.cfg.typ.signed)
+		if err != nil {
+			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
+		}
 		for i := range scales {
 			scales[i] *= l.alpha
 		}
@@ -80,16 +85,16 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 		codes, scales, zps := b.q, b.scale, b.zp
 		wdims, sdims, axis := []int64{int64(l.k), int64(l.n)}, []int64{int64(b.nb), int64(l.n)}, int64(0)
 		if !l.kMajor { // keep Gemm's [N, K] layout: blocks along axis 1
-			codes, scales, zps = transposeI(codes, l.k, l.n), transpose(scales, b.nb, l.n), transposeI(zps, b.nb, l.n)
+			codes, scales, zps = nd.Transpose(codes, l.k, l.n), nd.Transpose(scales, b.nb, l.n), nd.Transpose(zps, b.nb, l.n)
 			wdims, sdims, axis = []int64{int64(l.n), int64(l.k)}, []int64{int64(l.n), int64(b.nb)}, 1
 		}
 		base := l.weight.Name
-		wq := newInit(g, base+"_q4", q.cfg.typ.onnx, wdims, pack4(codes))
+		wq := newInit(g, base+"_q4", q.cfg.typ.onnx, wdims, qformat.Pack(codes, 4))
 		sv := floatInit(g, base+"_scales", sdims, scales)
 		in := []*graph.Value{wq, sv}
 		after := wq.Tensor.Bytes() + sv.Tensor.Bytes()
 		if !allZero(zps) {
-			zv := newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, pack4(zps))
+			zv := newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, qformat.Pack(zps, 4))
 			in = append(in, zv)
 			after += zv.Tensor.Bytes()
 		}
@@ -102,14 +107,4 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 	// A Gemm keeps its own alpha, beta and C.
 	l.node.SetInput(1, deq)
 	return "", cleanup(l.weight, l.bias)
-}
-
-func transposeI(w []int32, rows, cols int) []int32 {
-	t := make([]int32, len(w))
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			t[c*rows+r] = w[r*cols+c]
-		}
-	}
-	return t
 }

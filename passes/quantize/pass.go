@@ -27,8 +27,9 @@ var Pass = &passes.Pass{
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
 	}, calib.Options()...), // static mode: calib, samples, seed, shapes
-	Check: func(a passes.Args) error { _, err := parseConfig(a); return err },
-	Run:   run,
+	Check:        func(a passes.Args) error { _, err := parseConfig(a); return err },
+	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" }, // calibration
+	Run:          run,
 }
 
 func init() { passes.Register(Pass) }

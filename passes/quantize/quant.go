@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -80,17 +81,6 @@ func bytes8(q []int32) []byte {
 	b := make([]byte, len(q))
 	for i, v := range q {
 		b[i] = byte(v)
-	}
-	return b
-}
-
-// pack4 stores 4-bit codes two per byte, the first in the low nibble (the
-// ONNX INT4/UINT4 raw layout and MatMulNBits' layout); an odd count leaves
-// the last high nibble 0.
-func pack4(q []int32) []byte {
-	b := make([]byte, (len(q)+1)/2)
-	for i, v := range q {
-		b[i/2] |= byte(v&0xF) << (4 * (i % 2))
 	}
 	return b
 }
@@ -193,42 +183,22 @@ func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetr
 	return b, nil
 }
 
-// matMulNBits returns the MatMulNBits inputs for b: B packed uint8
-// [N, nb, block/2] (low nibble first along K, padding rows holding the zero
-// point), scales [N*nb], and zero points packed [N*ceil(nb/2)] (nil when
-// every zero point is MatMulNBits' default 8). Signed codes are shifted to
-// unsigned by adding 8.
-func (b *blocked) matMulNBits(signed bool) (packed []byte, scales []float32, zps []byte) {
+// matMulNBits returns the MatMulNBits inputs for b (see
+// qformat.MatMulNBits.Encode): B packed uint8 [N, nb, block/2], scales
+// [N*nb], and packed zero points (nil when every zero point is
+// MatMulNBits' default 8). Signed codes are shifted to unsigned by adding 8.
+func (b *blocked) matMulNBits(signed bool) (packed []byte, scales []float32, zps []byte, err error) {
 	shift := int32(0)
 	if signed {
 		shift = 8
 	}
-	codes := make([]int32, b.n*b.nb*b.block)
-	scales = make([]float32, b.n*b.nb)
-	zcodes := make([]int32, 0, b.n*(b.nb+1))
-	allDefault := true
-	for nn := 0; nn < b.n; nn++ {
-		for bi := 0; bi < b.nb; bi++ {
-			z := b.zp[bi*b.n+nn] + shift
-			allDefault = allDefault && z == 8
-			zcodes = append(zcodes, z)
-			scales[nn*b.nb+bi] = b.scale[bi*b.n+nn]
-			for j := 0; j < b.block; j++ {
-				kk := bi*b.block + j
-				c := z
-				if kk < b.k {
-					c = b.q[kk*b.n+nn] + shift
-				}
-				codes[(nn*b.nb+bi)*b.block+j] = c
-			}
-		}
-		if b.nb%2 == 1 {
-			zcodes = append(zcodes, 0) // each row starts on a byte
-		}
+	codes, zero := make([]int32, len(b.q)), make([]int32, len(b.zp))
+	for i, c := range b.q {
+		codes[i] = c + shift
 	}
-	packed = pack4(codes)
-	if !allDefault {
-		zps = pack4(zcodes)
+	for i, z := range b.zp {
+		zero[i] = z + shift
 	}
-	return packed, scales, zps
+	f := qformat.MatMulNBits{K: b.k, N: b.n, Bits: 4, Block: b.block}
+	return f.Encode(codes, b.scale, zero)
 }

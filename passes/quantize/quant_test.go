@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/qformat"
 )
 
 func TestParams(t *testing.T) {
@@ -87,8 +89,8 @@ func TestPacking(t *testing.T) {
 		{[]int32{15, 0, 3, 12}, []byte{0x0F, 0xC3}},
 		{nil, []byte{}},
 	} {
-		if got := pack4(c.q); !bytes.Equal(got, c.want) {
-			t.Errorf("pack4(%v) = % x, want % x", c.q, got, c.want)
+		if got := qformat.Pack(c.q, 4); !bytes.Equal(got, c.want) {
+			t.Errorf("Pack(%v) = % x, want % x", c.q, got, c.want)
 		}
 	}
 	if got := bytes8([]int32{-128, -1, 0, 127, 255}); !bytes.Equal(got, []byte{0x80, 0xFF, 0x00, 0x7F, 0xFF}) {
@@ -156,7 +158,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 	if got, want := b.scale[n], float32(-11.0/8); got != want {
 		t.Errorf("scale[block 1, col 0] = %v, want %v", got, want)
 	}
-	packed, scales, zps := b.matMulNBits(false)
+	packed, scales, zps, _ := b.matMulNBits(false)
 	if len(packed) != n*2*8 || len(scales) != n*2 {
 		t.Fatalf("packed %d bytes, %d scales; want %d, %d", len(packed), len(scales), n*2*8, n*2)
 	}
@@ -183,7 +185,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, zps = b.matMulNBits(false)
+	_, _, zps, _ = b.matMulNBits(false)
 	// col 0: block 0 [-8, 7] -> scale 1, zp 8; block 1 [0, 11] -> zp 0.
 	// col 1: [0, 0.5] -> zp 0 for both blocks.
 	if !bytes.Equal(zps, []byte{0x08, 0x00}) {
@@ -195,7 +197,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.zp[0], b.zp[1], b.zp[2] = -1, 0, 1
-	_, _, zps = b.matMulNBits(true)
+	_, _, zps, _ = b.matMulNBits(true)
 	if !bytes.Equal(zps, []byte{0x87, 0x09}) {
 		t.Errorf("odd-block zero points % x, want 87 09", zps)
 	}

@@ -1,0 +1,42 @@
+// Package nd holds small array helpers shared by passes and diff: shape
+// broadcasting and 2-D transposes.
+package nd
+
+import "fmt"
+
+// Broadcast returns the multidirectional (numpy-style) broadcast of two
+// shapes, or an error when a dimension differs and neither is 1.
+func Broadcast(a, b []int64) ([]int64, error) {
+	r := max(len(a), len(b))
+	out := make([]int64, r)
+	for i := 0; i < r; i++ {
+		da, db := int64(1), int64(1)
+		if j := i - (r - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (r - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db, db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		default:
+			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
+		}
+	}
+	return out, nil
+}
+
+// Transpose returns the [cols, rows] transpose of a row-major [rows, cols]
+// matrix.
+func Transpose[T any](x []T, rows, cols int) []T {
+	t := make([]T, len(x))
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			t[c*rows+r] = x[r*cols+c]
+		}
+	}
+	return t
+}
