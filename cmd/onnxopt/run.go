@@ -20,7 +20,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		out, pipeline, file, report string
 		extThreshold, maxMemory     string
-		inPlace, quiet              bool
+		inPlace, quiet, stream      bool
 		threads                     int
 	)
 	cmd := &cobra.Command{
@@ -83,9 +83,14 @@ or a YAML file (-f) with the same passes and options as data:
 					return usageErrorf("%v", err)
 				}
 			}
-			m, err := loadModelWithin(in, memLimit)
+			wopts := onnx.WriteOptions{ExternalThreshold: threshold}
+			m, streamed, err := loadForRun(in, out, memLimit, stream, p, wopts)
 			if err != nil {
 				return err
+			}
+			defer m.Close()
+			if streamed && !quiet {
+				fmt.Fprintln(cmd.ErrOrStderr(), streamNote(in, memLimit, stream))
 			}
 			prog := newProgress(quiet)
 			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads})
@@ -93,7 +98,7 @@ or a YAML file (-f) with the same passes and options as data:
 			if err != nil {
 				return withCode(exitFailure, err)
 			}
-			if err := m.WriteFile(out, onnx.WriteOptions{ExternalThreshold: threshold}); err != nil {
+			if err := m.WriteFile(out, wopts); err != nil {
 				return withCode(exitFailure, err)
 			}
 			rep.Input, rep.Output = in, out
@@ -119,6 +124,7 @@ or a YAML file (-f) with the same passes and options as data:
 	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
 	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
 	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
+	f.BoolVar(&stream, "stream", false, "read, change and write weights one at a time (chosen by itself when the external data does not fit --max-memory)")
 	f.BoolVar(&inPlace, "in-place", false, "allow -o to name the input model")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.IntVar(&threads, "threads", 0, "threads for parallel work (0: all cores)")
