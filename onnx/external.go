@@ -93,6 +93,7 @@ type ExternalStore struct {
 	spill   *Spill
 	held    atomic.Int64 // range-read bytes not yet released
 	peak    atomic.Int64
+	budget  atomic.Int64 // bytes a streaming pass should hold at once
 }
 
 type loadedFile struct {

@@ -23,6 +23,14 @@ func (s *ExternalStore) RangeReads() bool {
 	return s.ranged
 }
 
+// SetHoldBudget sets how many bytes of weights a streaming pass should
+// hold at once (0: no bound but its threads); passes read it through
+// HoldBudget and pace their work with passes.ParallelWithin.
+func (s *ExternalStore) SetHoldBudget(n int64) { s.budget.Store(n) }
+
+// HoldBudget returns the budget set by SetHoldBudget.
+func (s *ExternalStore) HoldBudget() int64 { return s.budget.Load() }
+
 // Held returns the bytes read in range mode and not yet released, now and
 // at most since the store was made.
 func (s *ExternalStore) Held() (now, peak int64) { return s.held.Load(), s.peak.Load() }

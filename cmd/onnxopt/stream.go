@@ -54,9 +54,26 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 			m.Close()
 			return nil, false, withCode(exitFailure, err)
 		}
+		m.Store.SetHoldBudget(streamBudget(limit, st.Size()))
 		return m, true, nil
 	}
 	return m, false, nil
+}
+
+// maxInFlight caps the weights a streamed pass holds at once: more does
+// not make a pass bound by reading and writing any faster, and the
+// garbage collector may keep up to as much again.
+const maxInFlight = 1 << 30
+
+// streamBudget is the bytes of weights a streamed pass may hold at once:
+// a quarter of what --max-memory leaves beside the model file (the
+// collector's slack and the output's buffers take their share), at most
+// maxInFlight.
+func streamBudget(limit, modelFile int64) int64 {
+	if limit <= 0 {
+		return maxInFlight
+	}
+	return max(min((limit-modelFile)/4, maxInFlight), 1)
 }
 
 // unstreamable lists, once each, the passes of p that hold the model.

@@ -91,7 +91,8 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	var mu sync.Mutex
 	done := int64(0)
-	passes.Parallel(len(jobs), ctx.Threads, func(i int) {
+	size := func(i int) int64 { return jobs[i].w.Tensor.Bytes() }
+	passes.ParallelWithin(len(jobs), ctx.Threads, passes.StreamBudget(m), size, func(i int) {
 		j := jobs[i]
 		j.run(int(n), int(mm))
 		// Done with the weight: in streaming mode its bytes leave memory.

@@ -60,10 +60,14 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		return nil
 	}
 	prog := newProgress(ctx, len(items))
+	// Streaming, the weights in flight stay within the store's budget.
+	each := func(fn func(i int)) {
+		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return 4 * items[i].n }, fn)
+	}
 	switch {
 	case cfg.useThresh:
 		t := key(cfg.threshold)
-		passes.Parallel(len(items), ctx.Threads, func(i int) {
+		each(func(i int) {
 			it := items[i]
 			if it.load() {
 				it.split(len(it.v))
@@ -78,11 +82,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	case cfg.global && streaming(m):
 		// The model does not stay in memory: find the cut from histograms
 		// first (no weights kept), then apply it tensor by tensor.
-		cut, err := selectStreamed(items, cfg.sparsity, ctx.Threads)
+		cut, err := selectStreamed(items, cfg.sparsity, each)
 		if err != nil {
 			return err
 		}
-		passes.Parallel(len(items), ctx.Threads, func(i int) {
+		each(func(i int) {
 			it := items[i]
 			if it.load() {
 				it.split(len(it.v))
@@ -115,7 +119,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
-		passes.Parallel(len(items), ctx.Threads, func(i int) {
+		each(func(i int) {
 			it := items[i]
 			if it.load() {
 				it.split(len(it.v))

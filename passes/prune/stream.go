@@ -3,8 +3,6 @@ package prune
 import (
 	"math"
 	"sync"
-
-	"github.com/onnxopt/onnxopt/passes"
 )
 
 // streamedCut is the cut of a global selection found without holding the
@@ -26,8 +24,9 @@ const (
 // selectStreamed finds the cut that selectSmallest finds over the items'
 // values taken in order (the k smallest magnitudes, k = round(sparsity*n),
 // ties broken by position), reading each weight twice, one at a time, and
-// keeping only histograms. It returns the first read error of an item.
-func selectStreamed(items []*item, sparsity float64, threads int) (streamedCut, error) {
+// keeping only histograms; each runs a function over the items' indexes
+// in parallel. It returns the first read error of an item.
+func selectStreamed(items []*item, sparsity float64, each func(func(i int))) (streamedCut, error) {
 	cut := streamedCut{quotas: make([]int64, len(items))}
 	var n int64
 	for _, it := range items {
@@ -38,7 +37,7 @@ func selectStreamed(items []*item, sparsity float64, threads int) (streamedCut, 
 		return cut, nil // nothing is cut; zeros are counted when applying
 	}
 	hi := make([]int64, hiBins)
-	if err := scan(items, threads, hiBins, hi, func(h []int64, v []float32) {
+	if err := scan(items, each, hiBins, hi, func(h []int64, v []float32) {
 		for _, w := range v {
 			h[key(w)>>loBits]++
 		}
@@ -48,7 +47,7 @@ func selectStreamed(items []*item, sparsity float64, threads int) (streamedCut, 
 	d, below := digit(hi, k, 0)
 	lo := make([]int64, loBins)
 	perItem := make([][]int64, len(items))
-	if err := scan(items, threads, loBins, lo, func(h []int64, v []float32) {
+	if err := scan(items, each, loBins, lo, func(h []int64, v []float32) {
 		for _, w := range v {
 			if x := key(w); x>>loBits == uint32(d) {
 				h[x&(loBins-1)]++
@@ -69,9 +68,9 @@ func selectStreamed(items []*item, sparsity float64, threads int) (streamedCut, 
 
 // scan reads each item once, fills a histogram of bins counts for it with
 // count, adds it to total and, when keep is set, keeps it in keep[i].
-func scan(items []*item, threads, bins int, total []int64, count func(h []int64, v []float32), keep [][]int64) error {
+func scan(items []*item, each func(func(i int)), bins int, total []int64, count func(h []int64, v []float32), keep [][]int64) error {
 	var mu sync.Mutex
-	passes.Parallel(len(items), threads, func(i int) {
+	each(func(i int) {
 		it := items[i]
 		h := make([]int64, bins)
 		if it.load() {

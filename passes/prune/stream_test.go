@@ -42,7 +42,7 @@ func writeExternalChain(t *testing.T, dims []int64) string {
 // pruneFile runs pipeline over the model at in and writes it to a new
 // folder, streaming or not; it returns the output folder and the most
 // bytes of weights the store held at once.
-func pruneFile(t *testing.T, in, pipeline string, stream bool, threads int) (string, int64) {
+func pruneFile(t *testing.T, in, pipeline string, stream bool, threads int, budget int64) (string, int64) {
 	t.Helper()
 	m, err := graph.ReadFile(in)
 	if err != nil {
@@ -54,6 +54,7 @@ func pruneFile(t *testing.T, in, pipeline string, stream bool, threads int) (str
 		if err := m.Stream(out, onnx.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		m.Store.SetHoldBudget(budget)
 	}
 	passtest.Run(t, m, pipeline, threads)
 	if err := m.WriteFile(out, onnx.WriteOptions{}); err != nil {
@@ -83,10 +84,14 @@ func TestStreamingPruneWritesTheSameBytes(t *testing.T) {
 		"nm(n=2,m=4)",
 		"prune(sparsity=0.3),nm(n=2,m=4)",
 	} {
-		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/threads=%d", pipeline, threads), func(t *testing.T) {
-				want, _ := pruneFile(t, in, pipeline, false, threads)
-				got, peak := pruneFile(t, in, pipeline, true, threads)
+		for _, tc := range []struct {
+			threads int
+			budget  int64
+		}{{1, 0}, {2, 0}, {3, largest}} {
+			threads := tc.threads
+			t.Run(fmt.Sprintf("%s/threads=%d,budget=%d", pipeline, threads, tc.budget), func(t *testing.T) {
+				want, _ := pruneFile(t, in, pipeline, false, threads, 0)
+				got, peak := pruneFile(t, in, pipeline, true, threads, tc.budget)
 				for _, name := range []string{"out.onnx", "chain.bin"} {
 					a, err := os.ReadFile(filepath.Join(want, name))
 					if err != nil {
@@ -103,9 +108,14 @@ func TestStreamingPruneWritesTheSameBytes(t *testing.T) {
 				if entries, _ := os.ReadDir(got); len(entries) != 2 {
 					t.Errorf("streaming left %d files in the output folder, want 2", len(entries))
 				}
-				// Memory bound: at most one weight per thread at a time.
-				if peak <= 0 || peak > int64(threads)*largest {
-					t.Errorf("peak held %d bytes; want at most %d threads x largest weight %d", peak, threads, largest)
+				// Memory bound: at most one weight per thread at a time,
+				// and no more than the budget.
+				bound := int64(threads) * largest
+				if tc.budget > 0 {
+					bound = tc.budget
+				}
+				if peak <= 0 || peak > bound {
+					t.Errorf("peak held %d bytes; want at most %d (threads %d, largest weight %d, budget %d)", peak, bound, threads, largest, tc.budget)
 				}
 			})
 		}
