@@ -37,7 +37,12 @@ or a YAML file (-f) with the same passes and options as data:
   passes:
     - prune: {sparsity: 0.5, scope: global}
     - nm: {n: 2, m: 4}
-'onnxopt passes' lists every pass and its options.`,
+'onnxopt passes' lists every pass and its options.
+
+A model whose external data does not fit --max-memory is streamed when
+every pass can stream (prune, nm, dce): each weight is read, changed and
+written to OUT's side file in turn, so memory holds a few weights; --stream
+forces this. Other passes are refused on such a model.`,
 		Example: `  onnxopt run model.onnx -o out.onnx
   onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
   onnxopt run -f pipeline.yaml model.onnx -o out.onnx`,
