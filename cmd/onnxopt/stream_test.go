@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
@@ -134,5 +136,46 @@ func TestRunStreamedFailureLeavesNothing(t *testing.T) {
 	}
 	if names := folderNames(t, filepath.Dir(out)); len(names) != 0 {
 		t.Errorf("a failed streamed run left %v", names)
+	}
+}
+
+// TestRunStreamedInterrupted sends SIGINT while a streamed pass is
+// spilling weights to the output's folder: the run exits with 130 and
+// leaves no file there.
+func TestRunStreamedInterrupted(t *testing.T) {
+	bin := binary(t)
+	in := filepath.Join(t.TempDir(), "model.onnx")
+	if err := modelgen.WriteMLP(in, modelgen.MLPForBytes(160<<20, modelgen.MLPOptions{}), true); err != nil {
+		t.Fatal(err)
+	}
+	outDir := t.TempDir()
+	cmd := exec.Command(bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--stream", "--threads", "1", "-p", "prune(sparsity=0.5)")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+			break // the spill has begun
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("no spill appeared within 2 minutes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("interrupted run: %v, want exit code %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+	}
+	if names := folderNames(t, outDir); len(names) > 0 {
+		t.Errorf("an interrupted streamed run left %v", names)
 	}
 }
