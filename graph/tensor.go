@@ -18,6 +18,7 @@ type Tensor struct {
 	// shared is set when the bytes are also referenced by another Tensor
 	// (after Clone): the first write copies them.
 	shared bool
+	ranged rangedBytes // bytes read on demand (see spill.go)
 }
 
 // NewTensor wraps a tensor proto built in memory.
@@ -52,11 +53,21 @@ func (t *Tensor) Bytes() int64 {
 }
 
 // Raw returns the data in raw form (see onnx.RawBytes); read-only.
-func (t *Tensor) Raw() ([]byte, error) { return onnx.RawBytes(t.Proto, t.store) }
+func (t *Tensor) Raw() ([]byte, error) {
+	if t.inRange() {
+		return t.loadRange()
+	}
+	return onnx.RawBytes(t.Proto, t.store)
+}
 
 // Float32s returns the values of a float32 tensor, read-only (the slice
 // may alias the file's bytes).
-func (t *Tensor) Float32s() ([]float32, error) { return onnx.Float32s(t.Proto, t.store) }
+func (t *Tensor) Float32s() ([]float32, error) {
+	if t.inRange() {
+		return t.rangedFloat32s(false)
+	}
+	return onnx.Float32s(t.Proto, t.store)
+}
 
 // Int64s returns the values of an integer tensor as int64s (see
 // DecodeInt64s for the types read); the slice is the caller's.
@@ -130,6 +141,9 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	p := t.Proto
 	if p.GetDataType() != int32(onnx.TensorProto_FLOAT) {
 		return nil, fmt.Errorf("tensor %q is %s, not float32", p.GetName(), onnx.DataTypeName(p.GetDataType()))
+	}
+	if t.inRange() {
+		return t.rangedFloat32s(true)
 	}
 	owned := !t.shared && !t.borrowedBytes()
 	var v []float32

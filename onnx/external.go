@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ExternalRef is where an external tensor's bytes live.
@@ -76,12 +77,23 @@ func ResolveLocation(dir, location string) (string, error) {
 	return realP, nil
 }
 
-// ExternalStore gives access to the external data files of one model,
-// reading each file into memory on first use.
+// ExternalStore gives access to the external data files of one model.
+// By default it reads each file into memory on first use; in range mode
+// (SetRangeReads) it reads each tensor's bytes when asked, into a buffer
+// the caller holds only while needed, and in streaming mode (StartSpill)
+// it also keeps track of replaced bytes already written to the output.
 type ExternalStore struct {
 	dir   string
 	mu    sync.Mutex
 	files map[string]*loadedFile
+
+	ranged  bool
+	open    map[string]*openFile   // range mode: files kept open, by location
+	inPlace map[*TensorProto]*byte // raw_data installed by an in-place change: keeps its slot
+	spill   *Spill
+	held    atomic.Int64 // range-read bytes not yet released
+	peak    atomic.Int64
+	budget  atomic.Int64 // bytes a streaming pass should hold at once
 }
 
 type loadedFile struct {
@@ -139,6 +151,9 @@ func loadFile(path string) ([]byte, error) {
 // store's memory: writes change it, never the file, and are seen by every
 // later reader of this store (graph.Tensor decides who may write).
 func (s *ExternalStore) Bytes(t *TensorProto) ([]byte, error) {
+	if s.RangeReads() || s.spilled(t) {
+		return s.readRange(t)
+	}
 	ref, want, err := s.locate(t)
 	if err != nil {
 		return nil, err
@@ -185,6 +200,9 @@ func inRange(t *TensorProto, ref ExternalRef, want, size int64) error {
 
 // Check verifies every external reference of the tensor against its file.
 func (s *ExternalStore) Check(t *TensorProto) error {
+	if s.spilled(t) {
+		return nil // its bytes are in the output's side file
+	}
 	ref, want, err := s.locate(t)
 	if err != nil {
 		return err
@@ -207,10 +225,21 @@ func (s *ExternalStore) Check(t *TensorProto) error {
 }
 
 // Close drops the store's buffers (tensors that alias them keep them
-// alive until they go too).
+// alive until they go too), closes the files it keeps open and removes
+// the temporary files of a streaming write that was not completed.
 func (s *ExternalStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.files)
+	for _, f := range s.open {
+		if f.f != nil {
+			f.f.Close()
+		}
+	}
+	clear(s.open)
+	if s.spill != nil {
+		s.spill.discard()
+		s.spill = nil
+	}
 	return nil
 }

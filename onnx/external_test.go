@@ -168,9 +168,14 @@ func TestExternalDataRejectsEscapesAndBadRanges(t *testing.T) {
 					{Key: proto.String("length"), Value: proto.String(strconv.FormatInt(c.length, 10))},
 				},
 			}
-			_, err := onnx.NewExternalStore(dir).Bytes(tp)
-			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `"w"`) {
-				t.Fatalf("error %v; want one naming tensor \"w\" and saying %q", err, c.want)
+			for _, ranged := range []bool{false, true} {
+				store := onnx.NewExternalStore(dir)
+				store.SetRangeReads(ranged)
+				_, err := store.Bytes(tp)
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `"w"`) {
+					t.Fatalf("range reads %v: error %v; want one naming tensor \"w\" and saying %q", ranged, err, c.want)
+				}
+				store.Close()
 			}
 		})
 	}

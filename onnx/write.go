@@ -28,17 +28,12 @@ type WriteOptions struct {
 // atomically: each file is written to a temporary file in the target
 // folder, synced, then renamed into place, so a failure leaves no partial
 // file and the input (even when it is the same path) is untouched until the
-// rename. m is not modified.
+// rename. m is not modified. Tensor bytes are copied range by range from
+// where they are (the input's side files, memory, or a streaming write's
+// spill), so memory stays bounded whatever the model's size.
 func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 	dir := filepath.Dir(path)
-	if opts.ExternalLocation == "" {
-		opts.ExternalLocation = filepath.Base(path) + ".data"
-	}
-	// Beside the input, keeping the input's side-file names would replace
-	// the input's own data under it: external tensors then move to the
-	// output's side file.
-	relocate := opts.Source != nil && sameDir(opts.Source.Dir(), dir)
-	plan, err := planExternal(m, opts, relocate)
+	plan, err := layoutExternal(path, m, opts)
 	if err != nil {
 		return err
 	}
@@ -53,21 +48,29 @@ func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 			discardTemp(f.tmp)
 		}
 	}
+	spill := opts.Source.currentSpill()
 	for _, loc := range plan.order {
 		target, err := ResolveOutputLocation(dir, loc)
 		if err != nil {
-			plan.restore()
 			discard()
 			return err
 		}
-		tmp, err := writeTemp(target, plan.files[loc].writeTo)
+		var tmp string
+		if sf := spill.fileFor(target); sf != nil && plan.files[loc].fits(sf) {
+			// The spill already holds the replaced tensors at their
+			// places in this file: add the rest around them.
+			err = plan.files[loc].complete(sf)
+			tmp = sf.name
+		} else {
+			tmp, err = writeTemp(target, plan.files[loc].writeTo)
+		}
 		if err != nil {
-			plan.restore()
 			discard()
 			return fmt.Errorf("writing external data %s: %w", loc, err)
 		}
 		files = append(files, pendingFile{tmp, target})
 	}
+	plan.apply()
 	tmp, err := writeTemp(path, func(w io.Writer) error { return EncodeTo(w, m) })
 	plan.restore()
 	if err != nil {
@@ -82,6 +85,7 @@ func WriteFile(path string, m *ModelProto, opts WriteOptions) error {
 			}
 			return err
 		}
+		spill.committed(f.tmp)
 	}
 	return nil
 }
@@ -106,13 +110,19 @@ type sideFile struct {
 }
 
 type chunk struct {
+	t      *TensorProto
 	offset int64
-	data   []byte
+	src    source
 }
 
+// copyBuffer is the size of the pieces tensor bytes are copied in.
+const copyBuffer = 4 << 20
+
+// writeTo writes the file's bytes in order, zeros in the gaps.
 func (f *sideFile) writeTo(w io.Writer) error {
 	var pos int64
 	zeros := make([]byte, 4096)
+	var buf []byte
 	for _, c := range f.chunks {
 		for pos < c.offset {
 			n := min(int64(len(zeros)), c.offset-pos)
@@ -121,20 +131,80 @@ func (f *sideFile) writeTo(w io.Writer) error {
 			}
 			pos += n
 		}
-		if _, err := w.Write(c.data); err != nil {
-			return err
+		if c.src.file == nil {
+			if _, err := w.Write(c.src.data); err != nil {
+				return err
+			}
+		} else {
+			if buf == nil {
+				buf = make([]byte, copyBuffer)
+			}
+			if err := copyRange(c.src, buf, func(b []byte, at int64) error { _, err := w.Write(b); return err }); err != nil {
+				return err
+			}
 		}
-		pos += int64(len(c.data))
+		pos += c.src.size()
 	}
 	return nil
 }
 
-// externalPlan records the side files to write and how to undo the
-// temporary edits made to the model's tensors for encoding.
+// copyRange reads src's file range piece by piece into buf and hands each
+// piece to put with its offset from the range's start.
+func copyRange(src source, buf []byte, put func(b []byte, at int64) error) error {
+	for done := int64(0); done < src.n; {
+		n := min(int64(len(buf)), src.n-done)
+		if _, err := src.file.ReadAt(buf[:n], src.off+done); err != nil {
+			return fmt.Errorf("reading %s: %w", src.file.Name(), err)
+		}
+		if err := put(buf[:n], done); err != nil {
+			return err
+		}
+		done += n
+	}
+	return nil
+}
+
+// externalPlan records the side files to write, where each external
+// tensor goes, and how to undo the temporary edits made to the model's
+// tensors for encoding.
 type externalPlan struct {
 	files map[string]*sideFile
 	order []string
+	place []placed
 	undo  []func()
+}
+
+// placed is where one tensor goes in the output.
+type placed struct {
+	t      *TensorProto
+	loc    string
+	offset int64
+	n      int64
+}
+
+// apply points every placed tensor at its place in the side files, until
+// restore.
+func (p *externalPlan) apply() {
+	for _, pl := range p.place {
+		t := pl.t
+		saved := struct {
+			raw []byte
+			ext []*StringStringEntryProto
+			loc *TensorProto_DataLocation
+			f32 []float32
+			i32 []int32
+			i64 []int64
+			f64 []float64
+			u64 []uint64
+		}{t.RawData, t.ExternalData, t.DataLocation, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data}
+		p.undo = append(p.undo, func() {
+			t.RawData, t.ExternalData, t.DataLocation = saved.raw, saved.ext, saved.loc
+			t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = saved.f32, saved.i32, saved.i64, saved.f64, saved.u64
+		})
+		t.RawData, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = nil, nil, nil, nil, nil, nil
+		t.DataLocation = TensorProto_EXTERNAL.Enum()
+		t.ExternalData = rewriteExternal(saved.ext, pl.loc, pl.offset, pl.n)
+	}
 }
 
 func (p *externalPlan) restore() {
@@ -148,7 +218,7 @@ type pending struct {
 	t      *TensorProto
 	loc    string
 	offset int64 // wanted offset, -1 for "append"
-	data   []byte
+	src    source
 }
 
 func sameDir(a, b string) bool {
@@ -157,7 +227,16 @@ func sameDir(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
-func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPlan, error) {
+// layoutExternal decides where WriteFile(path, m, opts) puts every
+// tensor's bytes, without reading them and without changing m.
+func layoutExternal(path string, m *ModelProto, opts WriteOptions) (*externalPlan, error) {
+	if opts.ExternalLocation == "" {
+		opts.ExternalLocation = filepath.Base(path) + ".data"
+	}
+	// Beside the input, keeping the input's side-file names would replace
+	// the input's own data under it: external tensors then move to the
+	// output's side file.
+	relocate := opts.Source != nil && sameDir(opts.Source.Dir(), filepath.Dir(path))
 	plan := &externalPlan{files: map[string]*sideFile{}}
 	var todo []pending
 	var firstErr error
@@ -172,19 +251,35 @@ func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPla
 				firstErr = err
 				return
 			}
-			data, err := RawBytes(t, opts.Source)
-			if err != nil {
-				firstErr = err
-				return
-			}
 			loc, off := ref.Location, ref.Offset
-			if t.RawData != nil {
-				off = -1 // changed in memory: append
+			var src source
+			switch {
+			case t.RawData != nil:
+				// Changed in memory: appended, unless changed in place.
+				if err := t.CheckData(); err != nil {
+					firstErr = err
+					return
+				}
+				src = source{data: t.RawData}
+				if !opts.Source.keepsSlot(t) {
+					off = -1
+				}
+			case opts.Source == nil:
+				firstErr = fmt.Errorf("tensor %q: data is in an external file, but the model's folder is unknown", t.GetName())
+				return
+			default:
+				if src, err = opts.Source.where(t); err != nil {
+					firstErr = err
+					return
+				}
+				if sp, ok := opts.Source.spillOf(t); ok && !sp.keep {
+					off = -1
+				}
 			}
 			if relocate {
 				loc, off = opts.ExternalLocation, -1
 			}
-			todo = append(todo, pending{t, loc, off, data})
+			todo = append(todo, pending{t, loc, off, src})
 		case opts.ExternalThreshold > 0 && site == SiteInitializer && t.GetDataType() != int32(TensorProto_STRING):
 			n, err := t.Elements()
 			if err != nil {
@@ -199,7 +294,7 @@ func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPla
 				firstErr = err
 				return
 			}
-			todo = append(todo, pending{t, opts.ExternalLocation, -1, data})
+			todo = append(todo, pending{t, opts.ExternalLocation, -1, source{data: data}})
 		}
 	})
 	if firstErr != nil {
@@ -230,30 +325,14 @@ func planExternal(m *ModelProto, opts WriteOptions, relocate bool) (*externalPla
 			plan.files[p.loc] = f
 			plan.order = append(plan.order, p.loc)
 		}
+		n := p.src.size()
 		off := p.offset
 		if off < f.size {
-			off = align(f.size, int64(len(p.data)))
+			off = align(f.size, n)
 		}
-		f.chunks = append(f.chunks, chunk{off, p.data})
-		f.size = off + int64(len(p.data))
-		t := p.t
-		saved := struct {
-			raw []byte
-			ext []*StringStringEntryProto
-			loc *TensorProto_DataLocation
-			f32 []float32
-			i32 []int32
-			i64 []int64
-			f64 []float64
-			u64 []uint64
-		}{t.RawData, t.ExternalData, t.DataLocation, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data}
-		plan.undo = append(plan.undo, func() {
-			t.RawData, t.ExternalData, t.DataLocation = saved.raw, saved.ext, saved.loc
-			t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = saved.f32, saved.i32, saved.i64, saved.f64, saved.u64
-		})
-		t.RawData, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = nil, nil, nil, nil, nil, nil
-		t.DataLocation = TensorProto_EXTERNAL.Enum()
-		t.ExternalData = rewriteExternal(saved.ext, p.loc, off, int64(len(p.data)))
+		f.chunks = append(f.chunks, chunk{p.t, off, p.src})
+		f.size = off + n
+		plan.place = append(plan.place, placed{p.t, p.loc, off, n})
 	}
 	return plan, nil
 }

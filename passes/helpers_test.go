@@ -2,6 +2,7 @@ package passes_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,4 +75,34 @@ func tinyModel(t testing.TB) *graph.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func TestParallelWithinKeepsToItsBudget(t *testing.T) {
+	sizes := []int64{40, 10, 30, 120, 20, 50, 50, 5, 60}
+	const budget = 100
+	var mu sync.Mutex
+	var inFlight, peak int64
+	ran := make([]bool, len(sizes))
+	passes.ParallelWithin(len(sizes), 4, budget, func(i int) int64 { return sizes[i] }, func(i int) {
+		mu.Lock()
+		inFlight += sizes[i]
+		if inFlight > budget && inFlight != sizes[i] {
+			t.Errorf("item %d (%d bytes) started with %d bytes in flight, over the budget of %d", i, sizes[i], inFlight-sizes[i], budget)
+		}
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		inFlight -= sizes[i]
+		ran[i] = true
+		mu.Unlock()
+	})
+	for i, r := range ran {
+		if !r {
+			t.Errorf("item %d never ran", i)
+		}
+	}
+	if peak <= 60 {
+		t.Errorf("peak in flight %d: items never overlapped, the test tests nothing", peak)
+	}
 }

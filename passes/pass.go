@@ -32,6 +32,10 @@ type Pass struct {
 	NeedsRuntime func(opts Args) bool
 	// Run transforms m in place. It reports what it did through ctx.
 	Run func(ctx *Context, m *graph.Model, opts Args) error
+	// Streams is set when the pass holds a few tensors at a time, never
+	// the model's weights (it Releases each tensor after use, or reads
+	// none), so it can run on a model larger than memory.
+	Streams bool
 }
 
 // OptionKind is the type of an option's value.

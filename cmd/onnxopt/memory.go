@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/units"
 	"github.com/onnxopt/onnxopt/onnx"
 )
@@ -37,39 +35,6 @@ func defaultMaxMemory() int64 {
 		}
 	}
 	return 0
-}
-
-// loadModelWithin loads a model as loadModel does, first checking that it
-// fits in limit bytes of memory (0: no limit): the file size before
-// reading it, then the file plus its external tensors' sizes before
-// building the IR, so that a model that cannot fit fails early with a
-// clear message instead of being killed.
-func loadModelWithin(path string, limit int64) (*graph.Model, error) {
-	if limit <= 0 {
-		return loadModel(path)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, withCode(exitFailure, err)
-	}
-	if !st.IsDir() && st.Size() > limit {
-		return nil, withCode(exitFailure, tooBig(path, st.Size(), 0, limit))
-	}
-	p, err := onnx.ReadFile(path)
-	if err != nil {
-		return nil, withCode(exitFailure, err)
-	}
-	if ext := externalBytes(p); st.Size()+ext > limit {
-		return nil, withCode(exitFailure, tooBig(path, st.Size(), ext, limit))
-	}
-	m, err := graph.FromOwnedProto(p, onnx.NewExternalStore(filepath.Dir(path)))
-	if err != nil {
-		return nil, withCode(exitFailure, fmt.Errorf("%s: %w", path, err))
-	}
-	if err := m.Graph.Check(); err != nil {
-		return nil, withCode(exitFailure, fmt.Errorf("%s: %w", path, err))
-	}
-	return m, nil
 }
 
 // externalBytes sums the sizes that the shapes of external tensors claim,

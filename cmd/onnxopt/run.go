@@ -21,7 +21,7 @@ func newRunCmd() *cobra.Command {
 		out, pipeline, file, report string
 		extThreshold, maxMemory     string
 		printIRAfter                string
-		inPlace, quiet              bool
+		inPlace, quiet, stream      bool
 		threads                     int
 	)
 	cmd := &cobra.Command{
@@ -44,7 +44,12 @@ or a YAML file (-f) with the same passes and options as data:
 each run of PASS, or after every pass with --print-ir-after=all, each dump
 headed by a '// IR after' line naming the step. When a pass fails, the
 error ends with an 'onnxopt run' command line that reproduces it: the
-input model and the pipeline up to and including the failing pass.`,
+input model and the pipeline up to and including the failing pass.
+
+A model whose external data does not fit --max-memory is streamed when
+every pass can stream (prune, nm, dce): each weight is read, changed and
+written to OUT's side file in turn, so memory holds a few weights; --stream
+forces this. Other passes are refused on such a model.`,
 		Example: `  onnxopt run model.onnx -o out.onnx
   onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
   onnxopt run -f pipeline.yaml model.onnx -o out.onnx
@@ -95,9 +100,14 @@ input model and the pipeline up to and including the failing pass.`,
 			if err != nil {
 				return err
 			}
-			m, err := loadModelWithin(in, memLimit)
+			wopts := onnx.WriteOptions{ExternalThreshold: threshold}
+			m, streamed, err := loadForRun(in, out, memLimit, stream, p, wopts)
 			if err != nil {
 				return err
+			}
+			defer m.Close()
+			if streamed && !quiet {
+				fmt.Fprintln(cmd.ErrOrStderr(), streamNote(in, memLimit, stream))
 			}
 			prog := newProgress(quiet)
 			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads, AfterPass: afterPass})
@@ -105,7 +115,7 @@ input model and the pipeline up to and including the failing pass.`,
 			if err != nil {
 				return withCode(exitFailure, withReproducer(err, in, out, p))
 			}
-			if err := m.WriteFile(out, onnx.WriteOptions{ExternalThreshold: threshold}); err != nil {
+			if err := m.WriteFile(out, wopts); err != nil {
 				return withCode(exitFailure, err)
 			}
 			rep.Input, rep.Output = in, out
@@ -132,6 +142,7 @@ input model and the pipeline up to and including the failing pass.`,
 	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
 	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
 	f.StringVar(&printIRAfter, "print-ir-after", "", "print the IR to stderr after this pass (a pass name of the pipeline, or all)")
+	f.BoolVar(&stream, "stream", false, "read, change and write weights one at a time (chosen by itself when the external data does not fit --max-memory)")
 	f.BoolVar(&inPlace, "in-place", false, "allow -o to name the input model")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	f.IntVar(&threads, "threads", 0, "threads for parallel work (0: all cores)")

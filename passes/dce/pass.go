@@ -9,8 +9,9 @@ import (
 
 // Pass is the dce pass.
 var Pass = &passes.Pass{
-	Name: "dce",
-	Doc:  "remove nodes whose outputs are unused (transitively, subgraphs too) and unused initializers",
+	Name:    "dce",
+	Doc:     "remove nodes whose outputs are unused (transitively, subgraphs too) and unused initializers",
+	Streams: true, // reads no weight
 	Run: func(ctx *passes.Context, m *graph.Model, _ passes.Args) error {
 		st, err := Sweep(m)
 		if err != nil {

@@ -30,8 +30,9 @@ var Pass = &passes.Pass{
 		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 	},
-	Run:   run,
-	Check: check,
+	Run:     run,
+	Check:   check,
+	Streams: true,
 }
 
 func init() { passes.Register(Pass) }
@@ -91,8 +92,14 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	var mu sync.Mutex
 	done := int64(0)
-	passes.Parallel(len(jobs), ctx.Threads, func(i int) {
-		jobs[i].run(int(n), int(mm))
+	size := func(i int) int64 { return jobs[i].w.Tensor.Bytes() }
+	passes.ParallelWithin(len(jobs), ctx.Threads, passes.StreamBudget(m), size, func(i int) {
+		j := jobs[i]
+		j.run(int(n), int(mm))
+		// Done with the weight: in streaming mode its bytes leave memory.
+		if err := j.w.Tensor.Release(); err != nil && j.err == nil {
+			j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
+		}
 		mu.Lock()
 		done++
 		ctx.Tick(done, int64(len(jobs)))

@@ -23,8 +23,9 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 		{Name: "min-elements", Kind: passes.Int, Default: "16", Doc: "leave tensors with fewer elements alone"},
 	},
-	Run:   run,
-	Check: func(a passes.Args) error { _, err := configure(a); return err },
+	Run:     run,
+	Check:   func(a passes.Args) error { _, err := configure(a); return err },
+	Streams: true,
 }
 
 func init() { passes.Register(Pass) }
@@ -36,7 +37,8 @@ var chunkElems = 1 << 18
 // item is one selected weight and its scan state.
 type item struct {
 	w       *passes.Weight
-	v       []float32 // read-only view of the values
+	n       int64     // elements
+	v       []float32 // read-only view of the values, while held
 	chunks  []*chunk  // consecutive pieces of v
 	offs    []int     // offset of each chunk in v
 	zeros   int64
@@ -58,22 +60,52 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		return nil
 	}
 	prog := newProgress(ctx, len(items))
+	// Streaming, the weights in flight stay within the store's budget.
+	each := func(fn func(i int)) {
+		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return 4 * items[i].n }, fn)
+	}
 	switch {
 	case cfg.useThresh:
 		t := key(cfg.threshold)
-		passes.Parallel(len(items), ctx.Threads, func(i int) {
+		each(func(i int) {
 			it := items[i]
-			it.split(len(it.v))
-			for _, c := range it.chunks {
-				c.countBelow(t)
+			if it.load() {
+				it.split(len(it.v))
+				for _, c := range it.chunks {
+					c.countBelow(t)
+				}
+				it.finish(t)
 			}
-			it.finish(t)
+			it.release()
 			prog.tick()
 		})
+	case cfg.global && streaming(m):
+		// The model does not stay in memory: find the cut from histograms
+		// first (no weights kept), then apply it tensor by tensor.
+		cut, err := selectStreamed(items, cfg.sparsity, each)
+		if err != nil {
+			return err
+		}
+		each(func(i int) {
+			it := items[i]
+			if it.load() {
+				it.split(len(it.v))
+				c := it.chunks[0]
+				c.countBelow(cut.t)
+				c.quota = cut.quotas[i]
+				it.finish(cut.t)
+			}
+			it.release()
+			prog.tick()
+		})
+		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	case cfg.global:
 		var all []*chunk
 		var n int64
 		for _, it := range items {
+			if !it.load() {
+				return it.err
+			}
 			it.split(chunkElems)
 			all = append(all, it.chunks...)
 			n += int64(len(it.v))
@@ -82,21 +114,29 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		cut := countOrSelect(all, k, ctx.Threads)
 		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			items[i].finish(cut.t)
+			items[i].release()
 			prog.tick()
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
-		passes.Parallel(len(items), ctx.Threads, func(i int) {
+		each(func(i int) {
 			it := items[i]
-			it.split(len(it.v))
-			k := int64(math.Round(cfg.sparsity * float64(len(it.v))))
-			cut := countOrSelect(it.chunks, k, 1)
-			it.finish(cut.t)
+			if it.load() {
+				it.split(len(it.v))
+				k := int64(math.Round(cfg.sparsity * float64(len(it.v))))
+				cut := countOrSelect(it.chunks, k, 1)
+				it.finish(cut.t)
+			}
+			it.release()
 			prog.tick()
 		})
 	}
 	return report(ctx, items)
 }
+
+// streaming reports whether the model's weights are read one at a time
+// (Model.Stream), so that no pass may hold them all.
+func streaming(m *graph.Model) bool { return m.Store != nil && m.Store.Streaming() }
 
 // countOrSelect selects the k smallest keys of chunks, or, for k = 0,
 // only counts their zeros.
@@ -108,7 +148,7 @@ func countOrSelect(chunks []*chunk, k int64, threads int) cut {
 	return cut{}
 }
 
-// selectWeights finds the weights and their read-only values.
+// selectWeights finds the weights; their values are read when needed.
 func selectWeights(ctx *passes.Context, m *graph.Model, sel passes.Selection) ([]*item, error) {
 	ws := passes.FindWeights(m, sel, func(name, reason string) { ctx.Skip(name, "%s", reason) })
 	seen := map[*onnx.TensorProto]bool{}
@@ -118,13 +158,33 @@ func selectWeights(ctx *passes.Context, m *graph.Model, sel passes.Selection) ([
 			continue
 		}
 		seen[w.Tensor.Proto] = true
-		v, err := w.Tensor.Float32s()
+		n, err := w.Tensor.Elements()
 		if err != nil {
 			return nil, fmt.Errorf("weight %q of %s: %w", w.Value.Name, w.Node, err)
 		}
-		items = append(items, &item{w: w, v: v})
+		items = append(items, &item{w: w, n: n})
 	}
 	return items, nil
+}
+
+// load reads the item's values (read-only), recording a failure in it.err.
+func (it *item) load() bool {
+	v, err := it.w.Tensor.Float32s()
+	if err != nil {
+		it.err = fmt.Errorf("weight %q of %s: %w", it.w.Value.Name, it.w.Node, err)
+		return false
+	}
+	it.v = v
+	return true
+}
+
+// release lets the tensor's bytes go (to the output, when streaming) and
+// drops the item's views of them.
+func (it *item) release() {
+	if err := it.w.Tensor.Release(); err != nil && it.err == nil {
+		it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
+	}
+	it.v, it.chunks, it.offs = nil, nil, nil
 }
 
 // split cuts the item's values into chunks of at most size elements.
@@ -166,13 +226,13 @@ func report(ctx *passes.Context, items []*item) error {
 		if it.err != nil {
 			return it.err
 		}
-		n := float64(len(it.v))
+		n := float64(it.n)
 		tr := passes.TensorReport{Name: it.w.Value.Name, Shape: it.w.Tensor.Dims()}
 		if n > 0 {
 			tr.SparsityBefore = float64(it.zeros) / n
 			tr.SparsityAfter = float64(it.zeros+it.changed) / n
 		}
-		tr.Detail = fmt.Sprintf("zeroed %d of %d", it.changed, len(it.v))
+		tr.Detail = fmt.Sprintf("zeroed %d of %d", it.changed, it.n)
 		ctx.Tensor(tr)
 		if it.changed > 0 {
 			ctx.Report.TensorsTouched++
