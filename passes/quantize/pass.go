@@ -151,7 +151,7 @@ type quantizer struct {
 	cfg    *config
 	cache  map[cacheKey]*graph.Value // quantized forms of shared weights
 	qcache map[cacheKey]*quantized
-	forms  map[cacheKey]*nbitsForm        // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
+	forms  map[cacheKey]*nbitsForm      // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
 	hess   map[*graph.Node]*obs.Hessian // method=gptq: the current stage's activation statistics
 	done   int
 }
