@@ -269,3 +269,82 @@ func TestBadWeightOnlyOptions(t *testing.T) {
 		}
 	}
 }
+
+// correlated returns n samples of a [batch, dim] float input whose rows
+// lie near a rank-16 subspace with a few large-scale features, as
+// activations of trained models do (independent uniform inputs give
+// H ≈ σ²I, where GPTQ has nothing to exploit and equals rounding to
+// nearest). The subspace is fixed; seed draws the rows.
+func correlated(seed uint64, n, batch, dim int) [][]ort.Value {
+	const rank = 16
+	basis := rand.New(rand.NewPCG(99, 1))
+	a := make([]float64, rank*dim)
+	for i := range a {
+		a[i] = basis.NormFloat64() / 4
+	}
+	scale := make([]float64, dim)
+	for j := range scale {
+		scale[j] = 1
+		if j%37 == 0 {
+			scale[j] = 8 // outlier features
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, 3))
+	out := make([][]ort.Value, n)
+	for s := range out {
+		x := make([]float32, batch*dim)
+		for r := range batch {
+			z := make([]float64, rank)
+			for i := range z {
+				z[i] = rng.NormFloat64()
+			}
+			for j := range dim {
+				v := 0.05 * rng.NormFloat64()
+				for i := range z {
+					v += z[i] * a[i*dim+j]
+				}
+				x[r*dim+j] = float32(v * scale[j])
+			}
+		}
+		out[s] = []ort.Value{&ort.Tensor{DType: ort.Float32, Shape: []int64{int64(batch), int64(dim)}, Raw: onnx.Float32sAsBytes(x)}}
+	}
+	return out
+}
+
+// TestGPTQBeatsRTN fits GPTQ on calibration samples and compares the
+// output error with rounding to nearest on held-out samples drawn with
+// another seed.
+func TestGPTQBeatsRTN(t *testing.T) {
+	testenv.Runtime(t)
+	for _, c := range []struct {
+		name     string
+		opts     modelgen.MLPOptions
+		typ      string
+		maxRatio float64
+	}{
+		{"int4", modelgen.MLPOptions{Dim: 256, Hidden: 512}, "type=int4,block=32", 0.7},
+		{"int4-gemm", modelgen.MLPOptions{Dim: 256, Hidden: 512, TransB: true}, "type=int4,block=32", 0.7},
+		{"int4-qdq", modelgen.MLPOptions{Dim: 256, Hidden: 512}, "type=int4,block=32,format=qdq", 0.7},
+		{"int8", modelgen.MLPOptions{Dim: 256, Hidden: 512}, "type=int8,mode=weight-only", 0.9},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ref := modelgen.MLP(c.opts)
+			dir := writeSamples(t, "input", correlated(1, 16, 64, 256))
+			eval := correlated(2, 8, 64, 256)
+			rtn, _ := apply(t, ref, "quantize("+c.typ+",method=rtn)")
+			gptq, rep := apply(t, ref, "quantize("+c.typ+",method=gptq,calib="+dir+",samples=16)")
+			for _, tr := range rep.Tensors {
+				if !strings.Contains(tr.Detail, "gptq") {
+					t.Errorf("%s: %s, not fitted by GPTQ", tr.Name, tr.Detail)
+				}
+			}
+			dr, _ := compareOn(t, ref, rtn, eval)
+			dg, _ := compareOn(t, ref, gptq, eval)
+			ratio := dg.RelL2 / dr.RelL2
+			t.Logf("rel L2: rtn %.4f, gptq %.4f (%.2fx)", dr.RelL2, dg.RelL2, ratio)
+			if ratio > c.maxRatio {
+				t.Errorf("GPTQ error is %.2fx RTN's, want <= %.2f", ratio, c.maxRatio)
+			}
+		})
+	}
+}
