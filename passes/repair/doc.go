@@ -23,6 +23,11 @@
 // input channels removed upstream. A grouped Conv is fitted group by
 // group; each compressed group must draw on one original group.
 //
+// With layers=downstream (the default) unchanged layers whose input is
+// downstream of a changed layer are refitted too, so that later layers
+// compensate for what earlier ones lost (a classifier head behind pruned
+// blocks); layers=changed refits only the changed ones.
+//
 // Statistics. Layers are fitted one after the other in graph order, each
 // on two captures through passes/calib with the same samples: the
 // reference model's input of the layer (X) and the current model's (X'),

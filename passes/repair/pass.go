@@ -16,6 +16,7 @@ var Pass = &passes.Pass{
 	Doc:  "fit layers changed by earlier lossy passes back to the original model's outputs on calibration data (bias correction, then masked ridge least squares)",
 	Options: append([]passes.Option{
 		{Name: "mode", Kind: passes.Enum, Values: []string{"bias", "lsq"}, Default: "lsq", Doc: "bias: correct each output's mean only; lsq: re-fit the kept weights by least squares (zeros stay zero), then correct the bias"},
+		{Name: "layers", Kind: passes.Enum, Values: []string{"changed", "downstream"}, Default: "downstream", Doc: "changed: refit the layers earlier passes changed; downstream: also refit unchanged layers whose inputs they changed, to compensate"},
 		{Name: "ridge", Kind: passes.Float, Default: "0.01", Doc: "lsq: ridge term as a fraction of the mean activation variance"},
 	}, calib.Options()...),
 	Check: func(a passes.Args) error {
@@ -48,7 +49,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if err := cfg.Check(ort.InputSpecs(m.ToProto())); err != nil {
 		return err
 	}
-	jobs, err := findJobs(ctx, m, ref)
+	jobs, err := findJobs(ctx, m, ref, a.String("layers") == "downstream")
 	if err != nil {
 		return err
 	}
@@ -68,13 +69,25 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 }
 
 // findJobs lists the changed layers of m's main graph in graph order.
-func findJobs(ctx *passes.Context, m, ref *graph.Model) ([]job, error) {
+func findJobs(ctx *passes.Context, m, ref *graph.Model, downstream bool) ([]job, error) {
 	order, err := m.Graph.Toposort()
 	if err != nil {
 		return nil, err
 	}
 	var jobs []job
+	// affected: values that may differ from the reference's, downstream
+	// of a changed layer.
+	affected := map[*graph.Value]bool{}
 	for _, n := range order {
+		in := false
+		for _, v := range n.Inputs() {
+			in = in || affected[v]
+		}
+		if in {
+			for _, o := range n.Outputs() {
+				affected[o] = true
+			}
+		}
 		l, why := layerOf(n)
 		if l == nil {
 			if why != "" {
@@ -101,6 +114,11 @@ func findJobs(ctx *passes.Context, m, ref *graph.Model) ([]job, error) {
 			return nil, err
 		}
 		if diff {
+			for _, o := range n.Outputs() {
+				affected[o] = true
+			}
+		}
+		if diff || downstream && affected[n.Input(0)] {
 			jobs = append(jobs, job{l, rl})
 		}
 	}
