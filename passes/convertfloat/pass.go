@@ -252,8 +252,11 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 		}
 		ok := true
 		if c.weights {
+			// A constant beyond the float16 range stays float32: no op
+			// around it would absorb the clamping, as native mode's
+			// float32 islands do.
 			n, err := t.Elements()
-			ok = err == nil && n >= minWeightOnly
+			ok = err == nil && n >= minWeightOnly && !(c.to == tFloat16 && beyondFloat16(t))
 		} else {
 			for _, u := range v.Uses() {
 				if c.want(u.Node, u.Index) != c.to {
