@@ -110,7 +110,7 @@ func TestHalfPipelinesRealModels(t *testing.T) {
 		"prune(sparsity=0.3,scope=global)", // at 0.5 ppocr-det is so damaged that float16 computing alone gives cosine 0.98
 		"nm(n=2,m=4)",
 		"prune(sparsity=0.9),sparse-storage", // float16 values and int64 indices pay from 80% zeros
-		"prune-channels(ratio=0.1)", // likewise: ratio=0.25 leaves ppocr-det at cosine 0.85-0.97
+		"prune-channels(ratio=0.1)",          // likewise: ratio=0.25 leaves ppocr-det at cosine 0.85-0.97
 		"prune(threshold=0.02),dead-neurons",
 		"fold-constants",
 	}
