@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/obs"
+	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/passes/calib"
 )
@@ -173,6 +174,10 @@ func (q *quantizer) targets() []*graph.Node {
 	}
 	want := map[*graph.Node]bool{}
 	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
+		if w.Cast != nil || w.Tensor.DataType() != int32(onnx.TensorProto_FLOAT) {
+			q.ctx.Skip(w.Value.Name, "quantize reads float32 weights only (this one is %s)", onnx.DataTypeName(w.Tensor.DataType()))
+			continue
+		}
 		for _, u := range w.Uses {
 			want[u] = true
 		}
