@@ -26,6 +26,7 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
+		{Name: "dynamic-conv", Kind: passes.Bool, Default: "false", Doc: "mode=dynamic: also quantize Conv, as DynamicQuantizeLinear + ConvInteger + rescale (about half the float file, but slower than float and than static QDQ on CPU: see BENCHMARKS.md)"},
 	}, calib.Options()...), // static mode: calib, samples, seed, shapes
 	Check:        func(a passes.Args) error { _, err := parseConfig(a); return err },
 	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" }, // calibration
@@ -48,6 +49,7 @@ type config struct {
 	calib      calib.Config // static mode's calibration samples
 	method     string
 	percentile float64
+	dynConv    bool // dynamic mode: Conv as ConvInteger
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -66,6 +68,7 @@ func parseConfig(a passes.Args) (*config, error) {
 		exclude:    a.List("exclude"),
 		method:     a.String("method"),
 		percentile: a.Float("percentile"),
+		dynConv:    a.Bool("dynamic-conv"),
 	}
 	if c.typ.name == "" {
 		return nil, fmt.Errorf("type %q is not int8, uint8, int4 or uint4", a.String("type"))
@@ -121,6 +124,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	ctx.Set("quantized_nodes", q.done)
 	ctx.Set("mode", c.mode)
 	ctx.Set("type", c.typ.name)
+	q.reportCasts()
 	var sortErr error
 	m.Graph.Walk(func(g *graph.Graph) {
 		if err := g.Sort(); err != nil && sortErr == nil {
@@ -138,6 +142,14 @@ type quantizer struct {
 	cache  map[cacheKey]*graph.Value // quantized forms of shared weights
 	qcache map[cacheKey]*quantized
 	done   int
+
+	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts
+	casts        int // Casts inserted, counted by reason
+	castWhy      map[string]int
+	castOrder    []string
+	dqlCache     map[*graph.Value]*dynamicInput // DynamicQuantizeLinear per activation
+	convIntNoted bool
+	halfBias     []string // float16 biases static mode left float
 }
 
 // cacheKey names one quantized form of a weight.
@@ -156,11 +168,19 @@ func (q *quantizer) targets() []*graph.Node {
 		return nil // ops= given empty: nothing selected
 	}
 	want := map[*graph.Node]bool{}
-	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
+	var wide []string
+	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) {
+		if q.wideWeight(name, reason) {
+			wide = append(wide, name)
+			return
+		}
+		q.ctx.Skip(name, "%s", reason)
+	}) {
 		for _, u := range w.Uses {
 			want[u] = true
 		}
 	}
+	q.selectWide(wide, want)
 	var out []*graph.Node
 	q.m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
