@@ -17,7 +17,8 @@ import (
 //
 // W is quantized offline, per output channel by default (ONNX Runtime's
 // quantizer uses one scale per tensor here; the per-channel scales live in
-// the rescale Mul, so ConvInteger still sees one weight zero point). A
+// the rescale Mul, so ConvInteger still sees one weight zero point), and
+// stored as uint8 whatever type= says (see convInteger). A
 // BatchNormalization after the Conv is folded in first. DynamicQuantizeLinear
 // and the rescale are float32 only: in a float16 model Casts convert x and
 // y. One DynamicQuantizeLinear serves every Conv reading the same x.
@@ -73,9 +74,26 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	if slices.ContainsFunc(r.zp, func(z int32) bool { return z != r.zp[0] }) {
 		return "ConvInteger takes one weight zero point, and asymmetric per-channel weights have one per channel: use symmetric=true or per-channel=false", nil
 	}
+	// ONNX Runtime's ConvInteger with int8 weights takes a slow path
+	// (about 7x the uint8 one): int8 codes are stored as uint8 with the
+	// zero point moved by 128, which dequantizes to the same values.
+	wt := q.cfg.typ
+	if wt.signed {
+		wt = qtypes["uint8"]
+		for i := range r.q {
+			r.q[i] += 128
+		}
+		for i := range r.zp {
+			r.zp[i] += 128
+		}
+		if !q.uint8Noted {
+			q.uint8Noted = true
+			q.ctx.Note("dynamic-conv: ConvInteger weights stored as uint8 (int8 codes + 128, zero point + 128: the same values), since ONNX Runtime's int8-weight ConvInteger is about 7x slower")
+		}
+	}
 	g := n.Graph()
 	base := wv.Name
-	wq := newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, bytes8(r.q))
+	wq := newInit(g, base+"_quantized", wt.onnx, dims, bytes8(r.q))
 	// The rescale broadcasts over [N, M, spatial...]: scales [1, M, 1, ...].
 	bdims := make([]int64, len(dims))
 	for i := range bdims {
@@ -89,13 +107,13 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	ws := floatInit(g, base+"_scale", sdims, r.scale)
 	var wzp *graph.Value
 	if r.zp[0] != 0 {
-		wzp = newInit(g, base+"_zero_point", q.cfg.typ.onnx, nil, bytes8(r.zp[:1]))
+		wzp = newInit(g, base+"_zero_point", wt.onnx, nil, bytes8(r.zp[:1]))
 	}
 	after := wq.Tensor.Bytes() + ws.Tensor.Bytes()
 	if wzp != nil {
 		after += wzp.Tensor.Bytes()
 	}
-	q.report(wv, after, fmt.Sprintf("%s %s -> ConvInteger", q.cfg.typ.name, granularity(q.cfg.perChannel)))
+	q.report(wv, after, fmt.Sprintf("%s %s -> ConvInteger (stored %s)", q.cfg.typ.name, granularity(q.cfg.perChannel), wt.name))
 
 	const why32 = "DynamicQuantizeLinear and the rescale after ConvInteger take float32 only; Casts convert the Conv's input and output"
 	in := q.dynamicInput(g, x, dt, why32)

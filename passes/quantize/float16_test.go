@@ -105,3 +105,73 @@ func TestFloat16Forms(t *testing.T) {
 		})
 	}
 }
+
+// TestFloat16ScalesWithoutOpset19 quantizes a float16 model whose opset
+// cannot be raised to 19 (a ReduceMean with an axes attribute would change
+// meaning at 18): the scales stay float32 and a Cast brings the
+// dequantized weight to float16.
+func TestFloat16ScalesWithoutOpset19(t *testing.T) {
+	b := modelgen.NewBuilder("reduce")
+	f := onnx.TensorProto_FLOAT
+	b.Input("x", f, 1, 4, 8, 8)
+	w := b.InitNormal("w", []int64{8, 4, 3, 3}, 0, 0.2)
+	y := b.Op("conv", "Conv", []string{"x", w}, modelgen.AttrInts("pads", 1, 1, 1, 1))
+	b.Node("ReduceMean", []string{y}, []string{"y"}, modelgen.AttrInts("axes", 2, 3), modelgen.AttrInt("keepdims", 0))
+	b.Output("y", f, 1, 8)
+	ref := half(t, b.Model(17))
+	testenv.Runtime(t)
+	q, rep := apply(t, ref, "quantize(mode=weight-only)")
+	if got := opsetOf(q); got != 17 {
+		t.Errorf("opset %d, want 17 kept", got)
+	}
+	if casts, _ := rep.Extra["casts_inserted"].(int); casts != 1 || !notesMention(rep, "opset 19") {
+		t.Errorf("casts_inserted %v, notes %q: want one Cast and a note on opset 19", rep.Extra["casts_inserted"], rep.Notes)
+	}
+	types := initTypes(q)
+	if st := types["w_scale"]; st != int32(onnx.TensorProto_FLOAT) {
+		t.Errorf("scale is %s, want float32", onnx.DataTypeName(st))
+	}
+	cos := cosines(t, ref, q, 4, nil)
+	if cos[0] < 0.999 {
+		t.Errorf("cosine %.5f vs float16, want >= 0.999", cos[0])
+	}
+}
+
+// TestDynamicConvVersusORTQuantizer is the acceptance check of dynamic
+// Conv on a float16 conv net: the file is at most 0.52 of the float16
+// one, and the output error on held-out inputs is no worse than that of
+// the graph ONNX Runtime's own quantize_dynamic builds (ortDynamicPeer),
+// compared on the same ops: quantize_dynamic leaves Gemm float, so ours
+// runs with ops=Conv for the comparison (the default, which also
+// quantizes the Gemm head, is logged).
+func TestDynamicConvVersusORTQuantizer(t *testing.T) {
+	ref := half(t, modelgen.CNN(modelgen.CNNOptions{Channels: 64}))
+	testenv.Runtime(t)
+	size := func(p *onnx.ModelProto) float64 { return float64(len(encode(t, p))) / float64(len(encode(t, ref))) }
+	shapes := ort.Shapes{"batch": {2}}
+	full, rep := apply(t, ref, "quantize(dynamic-conv=true)")
+	if !notesMention(rep, "slower") {
+		t.Errorf("notes %q: want the latency cost of dynamic-conv mentioned", rep.Notes)
+	}
+	convs, _ := apply(t, ref, "quantize(dynamic-conv=true,ops=Conv)")
+	for _, p := range []*onnx.ModelProto{full, convs} {
+		if r := size(p); r > 0.52 {
+			t.Errorf("file is %.3f of the float16 one, want <= 0.52", r)
+		}
+	}
+	all := outputDiffs(t, ref, full, 8, shapes)[0]
+	mine := outputDiffs(t, ref, convs, 8, shapes)[0]
+	t.Logf("onnxopt quantize(dynamic-conv=true): size %.3f, rel_l2 %.5f; with ops=Conv: size %.3f, rel_l2 %.5f, cosine %.6f",
+		size(full), all.RelL2, size(convs), mine.RelL2, mine.Cosine)
+	for _, wt := range []string{"int8", "uint8"} {
+		peer := ortDynamicPeer(t, ref, wt)
+		if n := countOps(peer)["ConvInteger"]; n != 6 {
+			t.Fatalf("peer has %d ConvInteger, want 6", n)
+		}
+		theirs := outputDiffs(t, ref, peer, 8, shapes)[0]
+		t.Logf("ORT quantize_dynamic pattern (%s weights): size %.3f, rel_l2 %.5f, cosine %.6f", wt, size(peer), theirs.RelL2, theirs.Cosine)
+		if mine.RelL2 > theirs.RelL2 {
+			t.Errorf("rel_l2 %.5f vs float16, worse than the ORT quantize_dynamic pattern's %.5f (%s weights)", mine.RelL2, theirs.RelL2, wt)
+		}
+	}
+}

@@ -150,6 +150,7 @@ type quantizer struct {
 	dqlCache     map[*graph.Value]*dynamicInput // DynamicQuantizeLinear per activation
 	convIntNoted bool
 	halfBias     []string // float16 biases static mode left float
+	uint8Noted   bool
 }
 
 // cacheKey names one quantized form of a weight.
