@@ -48,7 +48,7 @@ func BenchmarkConvForms(b *testing.B) {
 	var res []verify.BenchResult
 	for b.Loop() {
 		var err error
-		res, err = verify.Bench(paths, verify.BenchConfig{Options: ort.Options{Threads: 1}, Shapes: ort.Shapes{"batch": {1}}, Seed: 1, Runs: 200, Warmup: 5})
+		res, err = verify.Bench(paths, verify.BenchConfig{Options: ort.Options{Threads: 1}, Shapes: ort.Shapes{"batch": {1}}, Seed: 1, Runs: 100, Warmup: 3})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -153,7 +153,7 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	}
 	if !q.convIntNoted {
 		q.convIntNoted = true
-		q.ctx.Note("dynamic-conv: Conv runs as DynamicQuantizeLinear + ConvInteger + rescale; on CPU this is slower than float Conv and than mode=static (see BENCHMARKS.md) and buys the smaller file")
+		q.ctx.Note("dynamic-conv: Conv runs as DynamicQuantizeLinear + ConvInteger + rescale: about half the file, but on ONNX Runtime's CPU provider about 1.1-1.2x slower than the float model, where mode=static on a float32 model runs at about 0.3x (BENCHMARKS.md)")
 	}
 	return "", cleanup(oldW, oldB)
 }
