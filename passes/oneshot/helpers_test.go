@@ -101,4 +101,3 @@ func checkNM(t *testing.T, m *graph.Model, name string, n, mm int) {
 }
 
 func runtime(t *testing.T) { t.Helper(); testenv.Runtime(t) }
-
