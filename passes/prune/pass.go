@@ -14,7 +14,7 @@ import (
 // Pass zeroes the smallest-magnitude float weights (see the package doc).
 var Pass = &passes.Pass{
 	Name: "prune",
-	Doc:  "zero the smallest-magnitude float weights, to a target sparsity or below a threshold",
+	Doc:  "zero the smallest-magnitude float weights (or, with method=wanda|sparsegpt, those calibration says matter least), to a target sparsity or below a threshold",
 	Options: append([]passes.Option{
 		{Name: "sparsity", Kind: passes.Float, Doc: "fraction of exact zeros to reach, 0 <= sparsity < 1 (exactly round(sparsity*n) of n)"},
 		{Name: "threshold", Kind: passes.Float, Doc: "instead of sparsity: zero every weight with |w| < threshold"},
