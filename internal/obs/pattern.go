@@ -82,10 +82,21 @@ func Wanda(h *Hessian, w Weight, p Pattern) (Weight, error) {
 	if err := h.ready(w, "wanda"); err != nil {
 		return Weight{}, err
 	}
+	return WandaNorms(h.ColumnNorms(), w, p)
+}
+
+// WandaNorms is Wanda from the feature norms ‖X_j‖₂ alone (len Cols), for
+// callers that accumulate norms instead of a whole Hessian.
+func WandaNorms(norms []float64, w Weight, p Pattern) (Weight, error) {
+	if err := w.check("wanda"); err != nil {
+		return Weight{}, err
+	}
+	if len(norms) != w.Cols {
+		return Weight{}, fmt.Errorf("wanda: weight has %d input features, %d norms", w.Cols, len(norms))
+	}
 	if err := p.check(w.Cols); err != nil {
 		return Weight{}, fmt.Errorf("wanda: %w", err)
 	}
-	norms := h.ColumnNorms()
 	out := w.Clone()
 	forChunks(w.Rows, 16, func(lo, hi int) {
 		score := make([]float64, w.Cols)
