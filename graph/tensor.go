@@ -104,6 +104,14 @@ func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
 	return out, nil
 }
 
+// IntReader returns the function that reads element i of raw
+// little-endian data of a whole-byte integer type (int8 to int64, uint8 to
+// uint32, bool), for loops that visit elements one at a time; nil for
+// other types.
+func IntReader(dataType int32) func(raw []byte, i int) int64 {
+	return intReaders[onnx.TensorProto_DataType(dataType)]
+}
+
 // intReaders read element i of whole-byte integer types.
 var intReaders = map[onnx.TensorProto_DataType]func(b []byte, i int) int64{
 	onnx.TensorProto_INT8:   func(b []byte, i int) int64 { return int64(int8(b[i])) },

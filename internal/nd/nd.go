@@ -5,7 +5,10 @@ package nd
 import "fmt"
 
 // Broadcast returns the multidirectional (numpy-style) broadcast of two
-// shapes, or an error when a dimension differs and neither is 1.
+// shapes, or an error when a dimension differs and neither is 1. A
+// negative size is unknown (a symbolic dimension): with 1 or with another
+// unknown size it stays unknown, and with a known size it is -1 too, as
+// the result depends on the run.
 func Broadcast(a, b []int64) ([]int64, error) {
 	r := max(len(a), len(b))
 	out := make([]int64, r)
@@ -22,6 +25,8 @@ func Broadcast(a, b []int64) ([]int64, error) {
 			out[i] = da
 		case da == 1:
 			out[i] = db
+		case da < 0 || db < 0:
+			out[i] = -1
 		default:
 			return nil, fmt.Errorf("shapes %v and %v do not broadcast", a, b)
 		}

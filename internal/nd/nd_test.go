@@ -12,6 +12,11 @@ func TestBroadcast(t *testing.T) {
 		{nil, []int64{5}, []int64{5}},
 		{[]int64{1}, []int64{1}, []int64{1}},
 		{[]int64{0, 1}, []int64{3}, []int64{0, 3}},
+		{[]int64{-1, 3}, []int64{3}, []int64{-1, 3}},
+		{[]int64{-1, 3}, []int64{1, 1}, []int64{-1, 3}},
+		{[]int64{1, 3}, []int64{-1, 1}, []int64{-1, 3}},
+		{[]int64{-1, 3}, []int64{4, 3}, []int64{-1, 3}},
+		{[]int64{-1}, []int64{-1}, []int64{-1}},
 	} {
 		got, err := Broadcast(c.a, c.b)
 		if err != nil || !slices.Equal(got, c.want) {

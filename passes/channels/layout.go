@@ -134,7 +134,7 @@ func reshape(a *analyzer, d int, n *graph.Node, port int, out bool) {
 		a.block(d, "%s: the target shape is computed at run time", n)
 		return
 	}
-	shape, err := int64s(c)
+	shape, err := c.Int64s()
 	if err != nil {
 		a.block(d, "%s: %v", n, err)
 		return
