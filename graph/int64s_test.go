@@ -35,7 +35,7 @@ func TestDecodeInt64s(t *testing.T) {
 			t.Errorf("%s % x: got %v, %v; want %v", c.dt, c.raw, got, err, c.want)
 		}
 		// IntReader reads the whole-byte types one element at a time.
-		at := graph.IntReader(int32(c.dt))
+		at := onnx.IntReader(int32(c.dt))
 		if packed := onnx.ElemBits(int32(c.dt)) < 8; packed != (at == nil) {
 			t.Errorf("%s: IntReader is nil: %v, want %v", c.dt, at == nil, packed)
 			continue
@@ -46,7 +46,7 @@ func TestDecodeInt64s(t *testing.T) {
 			}
 		}
 	}
-	if graph.IntReader(int32(onnx.TensorProto_FLOAT)) != nil {
+	if onnx.IntReader(int32(onnx.TensorProto_FLOAT)) != nil {
 		t.Error("IntReader reads float32")
 	}
 	if _, err := graph.DecodeInt64s(int32(onnx.TensorProto_FLOAT), make([]byte, 4), 1); err == nil || !strings.Contains(err.Error(), "not an integer type") {

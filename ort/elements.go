@@ -25,6 +25,12 @@ func (t *Tensor) Float64s() ([]float64, error) {
 	}
 	out := make([]float64, n)
 	b := t.Raw
+	if at := onnx.IntReader(int32(t.DType)); at != nil && t.DType != Bool { // bools canonicalize below
+		for i := range out {
+			out[i] = float64(at(b, i))
+		}
+		return out, nil
+	}
 	le := binary.LittleEndian
 	switch onnx.TensorProto_DataType(t.DType) {
 	case onnx.TensorProto_FLOAT, onnx.TensorProto_COMPLEX64:
@@ -43,39 +49,11 @@ func (t *Tensor) Float64s() ([]float64, error) {
 		for i := range out {
 			out[i] = float64(onnx.BFloat16ToFloat32(le.Uint16(b[2*i:])))
 		}
-	case onnx.TensorProto_INT8:
-		for i := range out {
-			out[i] = float64(int8(b[i]))
-		}
-	case onnx.TensorProto_UINT8:
-		for i := range out {
-			out[i] = float64(b[i])
-		}
 	case onnx.TensorProto_BOOL:
 		for i := range out {
 			if b[i] != 0 {
 				out[i] = 1
 			}
-		}
-	case onnx.TensorProto_INT16:
-		for i := range out {
-			out[i] = float64(int16(le.Uint16(b[2*i:])))
-		}
-	case onnx.TensorProto_UINT16:
-		for i := range out {
-			out[i] = float64(le.Uint16(b[2*i:]))
-		}
-	case onnx.TensorProto_INT32:
-		for i := range out {
-			out[i] = float64(int32(le.Uint32(b[4*i:])))
-		}
-	case onnx.TensorProto_UINT32:
-		for i := range out {
-			out[i] = float64(le.Uint32(b[4*i:]))
-		}
-	case onnx.TensorProto_INT64:
-		for i := range out {
-			out[i] = float64(int64(le.Uint64(b[8*i:])))
 		}
 	case onnx.TensorProto_UINT64:
 		for i := range out {

@@ -75,10 +75,10 @@ func (t *tensor) ints() ([]int64, error) {
 	return v, nil
 }
 
-// intAt reads element i of an integer tensor (see graph.IntReader), for
+// intAt reads element i of an integer tensor (see onnx.IntReader), for
 // elementwise loops.
 func (t *tensor) intAt(i int64) (int64, bool) {
-	at := graph.IntReader(t.dt)
+	at := onnx.IntReader(t.dt)
 	if at == nil {
 		return 0, false
 	}
