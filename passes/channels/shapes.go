@@ -150,15 +150,12 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 	case op == "Transpose":
 		if known(0) {
 			x := in(0)
-			perm := transposePerm(n, len(x))
-			if len(perm) != len(x) {
+			perm, err := nd.Perm(n.AttrInts("perm"), len(x))
+			if err != nil {
 				return nil
 			}
 			d := make([]int64, len(x))
 			for i, p := range perm {
-				if p < 0 || int(p) >= len(x) {
-					return nil
-				}
 				d[i] = x[p]
 			}
 			return d

@@ -202,24 +202,14 @@ func opTranspose(e *evaluator, n *graph.Node, in []*tensor) ([]*tensor, error) {
 		return nil, err
 	}
 	r := len(x.dims)
-	perm := n.AttrInts("perm")
-	if perm == nil {
-		for i := r - 1; i >= 0; i-- {
-			perm = append(perm, int64(i))
-		}
+	perm, err := nd.Perm(n.AttrInts("perm"), r)
+	if err != nil {
+		return nil, skipf("%v", err)
 	}
-	if len(perm) != r {
-		return nil, skipf("perm %v for rank %d", perm, r)
-	}
-	seen := make([]bool, r)
 	dims := make([]int64, r)
 	st := strides(x.dims)
 	step := make([]int64, r)
 	for i, p := range perm {
-		if p < 0 || p >= int64(r) || seen[p] {
-			return nil, skipf("perm %v is not a permutation", perm)
-		}
-		seen[p] = true
 		dims[i] = x.dims[p]
 		step[i] = st[p]
 	}
