@@ -28,6 +28,13 @@ type factor struct {
 	v     []float32 // c×c row-major, upper triangle
 	diag  []float32 // U_jj = 1/V_jj
 	inv   [][]float32
+	// Low-rank form (when the Hessian kept its k ≤ c/4 rows; v is nil):
+	// H = D + G·Gᵀ with G c×k, and V's blocks above the diagonal are
+	// V[<b, b] = G[<b]·P_bᵀ. g holds G row-major; pu[b] = P_bᵀ·U_bb (k×nb),
+	// the whole lazy update of block b from the running product (W−Q)·G.
+	k  int
+	g  []float32
+	pu [][]float32
 }
 
 // newFactor dampens H (dead features get H_jj = 1 first, then
@@ -56,6 +63,9 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	at := func(k int) int { return k }
 	if perm != nil {
 		at = func(k int) int { return perm[k] }
+	}
+	if h.x != nil {
+		return newLowRankFactor(h, dead, add, perm, block)
 	}
 	// The reversed matrix J·H·J (J reverses the order): its Cholesky factor
 	// L̃ (lower) gives H = V·Vᵀ with V = J·L̃·J upper triangular.

@@ -3,7 +3,13 @@ package obs
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
+
+// hessianBand is the number of rows of XᵀX one product computes.
+const hessianBand = 256
 
 // Hessian accumulates the layer-wise Hessian H = 2/n · XᵀX of the
 // reconstruction error ‖XWᵀ − XŴᵀ‖² from rows of activations X, together
@@ -14,6 +20,25 @@ type Hessian struct {
 	n    int
 	xtx  []float64 // cols x cols, upper triangle (j >= i) of XᵀX
 	sum  []float64 // column sums of X
+	// x holds the rows themselves while there are few of them (see
+	// lowRankRows): H is then diagonal plus low rank after dampening,
+	// which the factorization exploits. nil once more rows arrived.
+	x []float32
+}
+
+// lowRankRows is the largest number of activation rows a Hessian of cols
+// features keeps: with up to cols/4 rows the low-rank factorization costs
+// less than the dense one, and the rows take a quarter of XᵀX's floats.
+func lowRankRows(cols int) int { return cols / 4 }
+
+// keepRows appends the batch x to the kept rows, or drops them all once
+// there are too many. h.n does not count x yet.
+func (h *Hessian) keepRows(x []float32) {
+	if (h.x == nil && h.n > 0) || h.n+len(x)/h.cols > lowRankRows(h.cols) {
+		h.x = nil
+		return
+	}
+	h.x = append(h.x, x...)
 }
 
 // NewHessian returns an empty accumulator for activations of cols features.
@@ -48,36 +73,15 @@ func (h *Hessian) Add(x []float32) error {
 		xd[i] = f
 		h.sum[i%c] += f
 	}
-	// Upper triangle of XᵀX, one output row i at a time: row i gains
-	// x[r,i]·x[r,i:] for every sample r, four samples per pass over the row.
-	forChunks(c, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out := h.xtx[i*c+i : (i+1)*c]
-			r := 0
-			for ; r+4 <= rows; r += 4 {
-				a0, a1, a2, a3 := xd[r*c+i], xd[(r+1)*c+i], xd[(r+2)*c+i], xd[(r+3)*c+i]
-				x0 := xd[r*c+i : (r+1)*c]
-				x1 := xd[(r+1)*c+i : (r+2)*c]
-				x2 := xd[(r+2)*c+i : (r+3)*c]
-				x3 := xd[(r+3)*c+i : (r+4)*c]
-				x0, x1, x2, x3 = x0[:len(out)], x1[:len(out)], x2[:len(out)], x3[:len(out)]
-				for j := range out {
-					out[j] += a0*x0[j] + a1*x1[j] + a2*x2[j] + a3*x3[j]
-				}
-			}
-			for ; r < rows; r++ {
-				a := xd[r*c+i]
-				if a == 0 {
-					continue
-				}
-				xr := xd[r*c+i : (r+1)*c]
-				xr = xr[:len(out)]
-				for j := range out {
-					out[j] += a * xr[j]
-				}
-			}
-		}
-	})
+	// The upper triangle of XᵀX as one product per band of output rows
+	// (gonum's Dgemm spreads each over the cores); the band's diagonal
+	// block is computed whole, so its lower part holds values nobody reads.
+	impl := gonum.Implementation{}
+	for i1 := 0; i1 < c; i1 += hessianBand {
+		nb := min(hessianBand, c-i1)
+		impl.Dgemm(blas.Trans, blas.NoTrans, nb, c-i1, rows, 1, xd[i1:], c, xd[i1:], c, 1, h.xtx[i1*c+i1:], c)
+	}
+	h.keepRows(x)
 	h.n += rows
 	return nil
 }
@@ -94,6 +98,12 @@ func (h *Hessian) Merge(o *Hessian) error {
 	for i, v := range o.sum {
 		h.sum[i] += v
 	}
+	if o.n > 0 && o.x == nil {
+		h.x = nil
+		h.n += o.n
+		return nil
+	}
+	h.keepRows(o.x)
 	h.n += o.n
 	return nil
 }

@@ -33,11 +33,17 @@ func (f *factor) sweep(w Weight, ru rule) Weight {
 	delta := w.Clone() // W; swept columns hold W − Q
 	tmp := make([]float32, rows*bs)
 	impl := gonum.Implementation{}
+	var s []float32 // low-rank form: (W−Q)[:, swept]·G[swept], rows×k
+	if f.v == nil {
+		s = make([]float32, rows*f.k)
+	}
 	for b, i1 := 0, 0; i1 < c; b, i1 = b+1, i1+bs {
 		i2 := min(i1+bs, c)
 		nb := i2 - i1
 		ub := f.inv[b]
-		if i1 > 0 {
+		if i1 > 0 && s != nil {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, f.k, 1, s, f.k, f.pu[b], nb, 1, q.Data[i1:], c)
+		} else if i1 > 0 {
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, i1, 1, delta.Data, c, f.v[i1:], c, 0, tmp, nb)
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, nb, 1, tmp, nb, ub, nb, 1, q.Data[i1:], c)
 		}
@@ -66,6 +72,9 @@ func (f *factor) sweep(w Weight, ru rule) Weight {
 				}
 			}
 		})
+		if s != nil {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, f.k, nb, 1, delta.Data[i1:], c, f.g[i1*f.k:], f.k, 1, s, f.k)
+		}
 	}
 	return q
 }
