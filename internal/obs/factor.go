@@ -53,7 +53,7 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	mean := 0.0
 	for j := range c {
 		d := h.xtx[j*c+j] * scale
-		if d == 0 {
+		if !h.cs.active(j) {
 			dead[j] = true
 			d = 1
 		}

@@ -2,7 +2,6 @@ package obs
 
 import (
 	"fmt"
-	"math"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -19,7 +18,7 @@ type Hessian struct {
 	cols int
 	n    int
 	xtx  []float64 // cols x cols, upper triangle (j >= i) of XᵀX
-	sum  []float64 // column sums of X
+	cs   *ColumnStats
 	// x holds the rows themselves while there are few of them (see
 	// lowRankRows): H is then diagonal plus low rank after dampening,
 	// which the factorization exploits. nil once more rows arrived.
@@ -43,7 +42,7 @@ func (h *Hessian) keepRows(x []float32) {
 
 // NewHessian returns an empty accumulator for activations of cols features.
 func NewHessian(cols int) *Hessian {
-	return &Hessian{cols: cols, xtx: make([]float64, cols*cols), sum: make([]float64, cols)}
+	return &Hessian{cols: cols, xtx: make([]float64, cols*cols), cs: NewColumnStats(cols)}
 }
 
 // Cols returns the number of input features.
@@ -56,22 +55,14 @@ func (h *Hessian) Samples() int { return h.n }
 // float32, so len(x) must be a multiple of Cols. NaN or infinite values are
 // refused (they would poison every later result).
 func (h *Hessian) Add(x []float32) error {
+	if err := h.cs.Add(x); err != nil {
+		return fmt.Errorf("hessian: %w", err)
+	}
 	c := h.cols
-	if c <= 0 {
-		return fmt.Errorf("hessian: %d columns", c)
-	}
-	if len(x)%c != 0 {
-		return fmt.Errorf("hessian: batch of %d values is not a whole number of rows of %d features", len(x), c)
-	}
 	rows := len(x) / c
 	xd := make([]float64, len(x))
 	for i, v := range x {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("hessian: activation row %d feature %d is %v", h.n+i/c, i%c, v)
-		}
-		xd[i] = f
-		h.sum[i%c] += f
+		xd[i] = float64(v)
 	}
 	// The upper triangle of XᵀX as one product per band of output rows
 	// (gonum's Dgemm spreads each over the cores); the band's diagonal
@@ -95,8 +86,8 @@ func (h *Hessian) Merge(o *Hessian) error {
 	for i, v := range o.xtx {
 		h.xtx[i] += v
 	}
-	for i, v := range o.sum {
-		h.sum[i] += v
+	if err := h.cs.Merge(o.cs); err != nil {
+		return fmt.Errorf("hessian: %w", err)
 	}
 	if o.n > 0 && o.x == nil {
 		h.x = nil
@@ -121,25 +112,13 @@ func (h *Hessian) At(i, j int) float64 {
 
 // ColumnNorms returns ‖X_j‖₂ for every feature j over all rows added (the
 // activation norms Wanda weighs magnitudes by).
-func (h *Hessian) ColumnNorms() []float64 {
-	out := make([]float64, h.cols)
-	for j := range out {
-		out[j] = math.Sqrt(h.xtx[j*h.cols+j])
-	}
-	return out
-}
+func (h *Hessian) ColumnNorms() []float64 { return h.cs.Norms() }
 
 // Mean returns the mean of every feature over all rows added.
-func (h *Hessian) Mean() []float64 {
-	out := make([]float64, h.cols)
-	if h.n == 0 {
-		return out
-	}
-	for j, s := range h.sum {
-		out[j] = s / float64(h.n)
-	}
-	return out
-}
+func (h *Hessian) Mean() []float64 { return h.cs.Mean() }
+
+// Stats returns the per-feature statistics h keeps (shared, not a copy).
+func (h *Hessian) Stats() *ColumnStats { return h.cs }
 
 func (h *Hessian) ready(w Weight, what string) error {
 	if err := w.check(what); err != nil {
