@@ -52,7 +52,7 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	dead := make([]bool, c)
 	mean := 0.0
 	for j := range c {
-		d := h.xtx[j*c+j] * scale
+		d := h.diag(j)
 		if !h.cs.active(j) {
 			dead[j] = true
 			d = 1
@@ -64,11 +64,12 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	if perm != nil {
 		at = func(k int) int { return perm[k] }
 	}
-	if h.x != nil {
+	if h.lowRank {
 		return newLowRankFactor(h, dead, add, perm, block)
 	}
 	// The reversed matrix J·H·J (J reverses the order): its Cholesky factor
 	// L̃ (lower) gives H = V·Vᵀ with V = J·L̃·J upper triangular.
+	xtx := h.gram()
 	rev := make([]float64, c*c)
 	for a := range c {
 		i := at(c - 1 - a)
@@ -76,12 +77,12 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 			j := at(c - 1 - b)
 			var x float64
 			if i == j {
-				x = h.xtx[i*c+i]*scale + add
+				x = h.diag(i) + add
 				if dead[i] {
 					x = 1 + add
 				}
 			} else if !dead[i] && !dead[j] {
-				x = h.xtx[min(i, j)*c+max(i, j)] * scale
+				x = xtx[min(i, j)*c+max(i, j)] * scale
 			}
 			rev[a*c+b] = x
 		}

@@ -2,6 +2,7 @@ package obs
 
 import (
 	"fmt"
+	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -12,37 +13,33 @@ const hessianBand = 256
 
 // Hessian accumulates the layer-wise Hessian H = 2/n · XᵀX of the
 // reconstruction error ‖XWᵀ − XŴᵀ‖² from rows of activations X, together
-// with the column sums of X (for means and norms). Sums are kept in
-// float64. The zero value is not usable; call [NewHessian].
+// with per-feature statistics ([ColumnStats]). Sums are kept in float64.
+// While there are few rows (at most Cols/4) it keeps the rows themselves
+// and forms XᵀX only when asked (At, or a merge that outgrows them): the
+// kernels then factor H as diagonal plus low rank, never touching a
+// Cols×Cols matrix. Reading methods may be called concurrently; Add and
+// Merge may not run alongside anything else. The zero value is not
+// usable; call [NewHessian].
 type Hessian struct {
 	cols int
 	n    int
-	xtx  []float64 // cols x cols, upper triangle (j >= i) of XᵀX
 	cs   *ColumnStats
-	// x holds the rows themselves while there are few of them (see
-	// lowRankRows): H is then diagonal plus low rank after dampening,
-	// which the factorization exploits. nil once more rows arrived.
-	x []float32
+	// x holds the rows while lowRank (see lowRankRows); xtx is then built
+	// from them on first use, under built.
+	x       []float32
+	lowRank bool
+	built   *sync.Once
+	xtx     []float64 // cols x cols, upper triangle (j >= i) of XᵀX
 }
 
 // lowRankRows is the largest number of activation rows a Hessian of cols
 // features keeps: with up to cols/4 rows the low-rank factorization costs
-// less than the dense one, and the rows take a quarter of XᵀX's floats.
+// less than the dense one, and the rows take an eighth of XᵀX's memory.
 func lowRankRows(cols int) int { return cols / 4 }
-
-// keepRows appends the batch x to the kept rows, or drops them all once
-// there are too many. h.n does not count x yet.
-func (h *Hessian) keepRows(x []float32) {
-	if (h.x == nil && h.n > 0) || h.n+len(x)/h.cols > lowRankRows(h.cols) {
-		h.x = nil
-		return
-	}
-	h.x = append(h.x, x...)
-}
 
 // NewHessian returns an empty accumulator for activations of cols features.
 func NewHessian(cols int) *Hessian {
-	return &Hessian{cols: cols, xtx: make([]float64, cols*cols), cs: NewColumnStats(cols)}
+	return &Hessian{cols: cols, cs: NewColumnStats(cols), lowRank: true, built: new(sync.Once)}
 }
 
 // Cols returns the number of input features.
@@ -58,23 +55,50 @@ func (h *Hessian) Add(x []float32) error {
 	if err := h.cs.Add(x); err != nil {
 		return fmt.Errorf("hessian: %w", err)
 	}
+	rows := len(x) / h.cols
+	if h.lowRank && h.n+rows <= lowRankRows(h.cols) {
+		h.x = append(h.x, x...)
+		h.xtx, h.built = nil, new(sync.Once)
+	} else {
+		h.addXtX(h.gram(), x)
+		h.x, h.lowRank = nil, false
+	}
+	h.n += rows
+	return nil
+}
+
+// gram returns the upper triangle of XᵀX, forming it from the kept rows
+// on first use.
+func (h *Hessian) gram() []float64 {
+	if h.lowRank {
+		h.built.Do(func() {
+			xtx := make([]float64, h.cols*h.cols)
+			h.addXtX(xtx, h.x)
+			h.xtx = xtx
+		})
+	}
+	return h.xtx
+}
+
+// addXtX adds the upper triangle of xᵀx to xtx, one product per band of
+// output rows (gonum's Dgemm spreads each over the cores); a band's
+// diagonal block is computed whole, so its lower part holds values nobody
+// reads.
+func (h *Hessian) addXtX(xtx []float64, x []float32) {
 	c := h.cols
 	rows := len(x) / c
+	if rows == 0 {
+		return
+	}
 	xd := make([]float64, len(x))
 	for i, v := range x {
 		xd[i] = float64(v)
 	}
-	// The upper triangle of XᵀX as one product per band of output rows
-	// (gonum's Dgemm spreads each over the cores); the band's diagonal
-	// block is computed whole, so its lower part holds values nobody reads.
 	impl := gonum.Implementation{}
 	for i1 := 0; i1 < c; i1 += hessianBand {
 		nb := min(hessianBand, c-i1)
-		impl.Dgemm(blas.Trans, blas.NoTrans, nb, c-i1, rows, 1, xd[i1:], c, xd[i1:], c, 1, h.xtx[i1*c+i1:], c)
+		impl.Dgemm(blas.Trans, blas.NoTrans, nb, c-i1, rows, 1, xd[i1:], c, xd[i1:], c, 1, xtx[i1*c+i1:], c)
 	}
-	h.keepRows(x)
-	h.n += rows
-	return nil
 }
 
 // Merge adds the samples of o (accumulated separately, e.g. on another
@@ -83,18 +107,19 @@ func (h *Hessian) Merge(o *Hessian) error {
 	if o.cols != h.cols {
 		return fmt.Errorf("hessian: cannot merge %d features into %d", o.cols, h.cols)
 	}
-	for i, v := range o.xtx {
-		h.xtx[i] += v
-	}
 	if err := h.cs.Merge(o.cs); err != nil {
 		return fmt.Errorf("hessian: %w", err)
 	}
-	if o.n > 0 && o.x == nil {
-		h.x = nil
-		h.n += o.n
-		return nil
+	if h.lowRank && o.lowRank && h.n+o.n <= lowRankRows(h.cols) {
+		h.x = append(h.x, o.x...)
+		h.xtx, h.built = nil, new(sync.Once)
+	} else {
+		xtx, oxtx := h.gram(), o.gram()
+		for i, v := range oxtx {
+			xtx[i] += v
+		}
+		h.x, h.lowRank = nil, false
 	}
-	h.keepRows(o.x)
 	h.n += o.n
 	return nil
 }
@@ -104,11 +129,17 @@ func (h *Hessian) At(i, j int) float64 {
 	if h.n == 0 {
 		return 0
 	}
+	if i == j {
+		return h.diag(i)
+	}
 	if j < i {
 		i, j = j, i
 	}
-	return 2 * h.xtx[i*h.cols+j] / float64(h.n)
+	return 2 * h.gram()[i*h.cols+j] / float64(h.n)
 }
+
+// diag returns H[j, j] without forming XᵀX.
+func (h *Hessian) diag(j int) float64 { return 2 * h.cs.sq[j] / float64(h.n) }
 
 // ColumnNorms returns ‖X_j‖₂ for every feature j over all rows added (the
 // activation norms Wanda weighs magnitudes by).

@@ -3,6 +3,8 @@ package obs
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -12,7 +14,8 @@ import (
 // path.
 func denseCopy(h *Hessian) *Hessian {
 	d := *h
-	d.x = nil
+	d.xtx = append([]float64(nil), h.gram()...)
+	d.x, d.lowRank, d.built = nil, false, nil
 	return &d
 }
 
@@ -27,8 +30,8 @@ func TestLowRankSweepMatchesSequentialOBS(t *testing.T) {
 		x[r*c+7] = 0
 	}
 	h := hessianOf(t, x, c)
-	if h.x == nil {
-		t.Fatalf("a Hessian of %d rows and %d features did not keep its rows", n, c)
+	if !h.lowRank || h.xtx != nil {
+		t.Fatalf("a Hessian of %d rows and %d features did not keep its rows, or formed XᵀX", n, c)
 	}
 	w := randomWeight(rows, c, 32)
 	for j := range rows {
@@ -71,25 +74,60 @@ func TestLowRankSweepMatchesSequentialOBS(t *testing.T) {
 }
 
 // TestHessianDropsRowsWhenMany checks that the rows are kept only while
-// they are few, also across Merge.
+// they are few, also across Merge, and that H is right in every state,
+// read concurrently.
 func TestHessianDropsRowsWhenMany(t *testing.T) {
 	const c = 40 // keeps up to 10 rows
 	l := newLayer(c, 34)
-	h := hessianOf(t, l.sample(6, 35), c)
-	if len(h.x) != 6*c {
-		t.Fatalf("kept %d values, want %d", len(h.x), 6*c)
+	var all []float32
+	check := func(h *Hessian, rows []float32, kept bool) {
+		t.Helper()
+		if h.lowRank != kept || (len(h.x) != len(rows)) != !kept {
+			t.Fatalf("%d rows: low rank %v with %d values kept, want %v", h.n, h.lowRank, len(h.x), kept)
+		}
+		want := hessianOf(t, rows, c) // one batch of the same rows
+		if kept {
+			want = denseCopy(want)
+		}
+		var wg sync.WaitGroup
+		errs := make([]float64, 4)
+		for g := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range c {
+					for j := range c {
+						errs[g] = max(errs[g], math.Abs(h.At(i, j)-want.At(i, j))/(1+math.Abs(want.At(i, j))))
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if e := slices.Max(errs); e > 1e-12 {
+			t.Fatalf("%d rows: H off by %g", h.n, e)
+		}
 	}
-	if err := h.Add(l.sample(4, 36)); err != nil || len(h.x) != 10*c {
-		t.Fatalf("kept %d values after 10 rows (%v)", len(h.x), err)
+	h := NewHessian(c)
+	for _, step := range []struct {
+		rows  int
+		merge bool
+		kept  bool
+	}{{6, false, true}, {4, false, true}, {1, true, false}, {1, false, false}, {30, true, false}} {
+		x := l.sample(step.rows, uint64(35+len(all)))
+		all = append(all, x...)
+		var err error
+		if step.merge {
+			err = h.Merge(hessianOf(t, x, c))
+		} else {
+			err = h.Add(x)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(h, all, step.kept)
 	}
-	if err := h.Merge(hessianOf(t, l.sample(1, 37), c)); err != nil || h.x != nil {
-		t.Fatalf("kept rows after 11 rows (%v)", err)
-	}
-	if err := h.Add(l.sample(1, 38)); err != nil || h.x != nil {
-		t.Fatalf("rows came back after being dropped (%v)", err)
-	}
-	a, b := hessianOf(t, l.sample(3, 39), c), hessianOf(t, l.sample(3, 40), c)
-	if err := a.Merge(b); err != nil || len(a.x) != 6*c {
+	a, b := hessianOf(t, l.sample(3, 60), c), hessianOf(t, l.sample(3, 61), c)
+	if err := a.Merge(b); err != nil || len(a.x) != 6*c || !a.lowRank {
 		t.Fatalf("merging 3+3 rows kept %d values (%v)", len(a.x), err)
 	}
 }
