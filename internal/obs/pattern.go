@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Pattern says which weights pruning removes from each row.
@@ -63,12 +62,32 @@ func markSmallest(score []float64, k int, mask []bool, idx []int) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		if c := cmp.Compare(score[a], score[b]); c != 0 {
-			return c
+	// Quickselect under the total order (score, index): the k smallest
+	// end up in idx[:k], the same set a full sort would give.
+	before := func(a, b int) bool {
+		c := cmp.Compare(score[a], score[b])
+		return c < 0 || c == 0 && a < b
+	}
+	for lo, hi, t := 0, len(idx)-1, min(k, len(idx))-1; lo < hi; {
+		mid := lo + (hi-lo)/2
+		idx[mid], idx[hi] = idx[hi], idx[mid]
+		p, store := idx[hi], lo
+		for i := lo; i < hi; i++ {
+			if before(idx[i], p) {
+				idx[i], idx[store] = idx[store], idx[i]
+				store++
+			}
 		}
-		return a - b
-	})
+		idx[store], idx[hi] = idx[hi], idx[store]
+		switch {
+		case store == t:
+			lo = hi
+		case store < t:
+			lo = store + 1
+		default:
+			hi = store - 1
+		}
+	}
 	for _, i := range idx[:min(k, len(idx))] {
 		mask[i] = true
 	}
