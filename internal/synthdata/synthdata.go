@@ -37,7 +37,7 @@ func (s Sample) Tensor() *ort.Tensor {
 type Kind struct {
 	Name  string
 	Doc   string
-	Input string  // the input name of the model it is drawn for
+	Input string  // the input name of the model it is drawn for (openWakeWord's exported heads: onnx::Flatten_0)
 	Shape []int64 // default shape
 	check func(shape []int64) error
 	draw  func(rng *rand.Rand, shape []int64) Sample
@@ -63,7 +63,7 @@ var kinds = map[string]Kind{
 		draw:  detSample,
 	},
 	"wakeword": {
-		Name: "wakeword", Input: "x", Shape: []int64{1, 16, 96},
+		Name: "wakeword", Input: "onnx::Flatten_0", Shape: []int64{1, 16, 96},
 		Doc: "openWakeWord proxy (NOT audio): [1, frames, 96] stand-ins for speech-embedding features, " +
 			"a stationary Gaussian stream with uneven per-feature means and scales, rank-8 correlation " +
 			"and AR(1) smoothness in time (rho 0.85)",
