@@ -39,7 +39,7 @@ flags() {
     "$o" gen inputs "$kind" --shape "$shape" --samples "$neval" --seed 2 -o "$bin/$1-eval" >/dev/null
   fi
   if [ "$kind" != random ]; then
-    cal="calib=$bin/$1-cal"
+    cal="calib=$bin/$1-cal,samples=$ncal"
     vflags=(--inputs "$bin/$1-eval")
   fi
 }

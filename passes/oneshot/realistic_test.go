@@ -60,8 +60,8 @@ func (c realisticCase) run(t *testing.T) {
 	cal := realisticSet(t, c.kind, c.shape, c.calib, 1)
 	ev := realisticSet(t, c.kind, c.shape, c.eval, 2)
 	for _, pat := range []struct{ name, magnitude, calibrated string }{
-		{"50%", "prune(sparsity=0.5)", "prune(sparsity=0.5,method=%s,calib=%s)"},
-		{"2:4", "nm", "nm(method=%s,calib=%s)"},
+		{"50%", "prune(sparsity=0.5)", "prune(sparsity=0.5,method=%s,calib=%s,samples=%d)"},
+		{"2:4", "nm", "nm(method=%s,calib=%s,samples=%d)"},
 	} {
 		mag, _ := compress(t, orig, pat.magnitude)
 		base := relL2On(t, orig, mag, ev)
@@ -71,7 +71,7 @@ func (c realisticCase) run(t *testing.T) {
 			if !assert && testing.Short() {
 				continue
 			}
-			out, _ := compress(t, orig, fmt.Sprintf(pat.calibrated, method, cal))
+			out, _ := compress(t, orig, fmt.Sprintf(pat.calibrated, method, cal, c.calib))
 			e := relL2On(t, orig, out, ev)
 			t.Logf("%s %s: held-out rel L2 %.4f, magnitude %.4f, ratio %.2f", c.model, key, e, base, e/base)
 			if assert && e > want*base {
