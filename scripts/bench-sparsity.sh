@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # bench-sparsity.sh: output error (relative L2 on held-out inputs) of
-# magnitude, Wanda and SparseGPT pruning at 50% unstructured and 2:4, on the
-# planted MLP and the real models `make setup` installs. Calibration uses
-# seed 1 (the default), evaluation seed 1000. Prints one markdown table row
-# per model and method, with the pass's wall time.
+# magnitude, Wanda and SparseGPT pruning at 50% unstructured and 2:4, and
+# of prune-channels(ratio=0.25) with and without repair, on the planted MLP
+# and the real models `make setup` installs. Real models are calibrated on
+# realistic inputs from `onnxopt gen inputs` drawn with seed 1 (calib=DIR)
+# and evaluated on a set drawn with seed 2 (verify --inputs DIR); the MLP
+# uses random inputs, calibration seed 1, evaluation seed 1000. Prints
+# markdown table rows with the pass's wall time.
 #
 #   scripts/bench-sparsity.sh [MODEL...]   (default: mlp ppocr-cls ppocr-det hello_deepa)
+#   SPARSITY=0 scripts/bench-sparsity.sh ...   only the repair rows
+#   REPAIR=0 scripts/bench-sparsity.sh ...     only the sparsity rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -15,22 +20,46 @@ o="$bin/onnxopt"
 models_dir="${ONNXOPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onnxopt}/models"
 "$o" gen mlp --dim 64 --hidden 256 --blocks 2 --seed 3 --outliers 4 -o "$bin/mlp.onnx" >/dev/null
 
-# model -> "path|calibration shapes|verify shape flag|samples"
+# model -> "path|input kind|input shape|calibration samples|evaluation samples"
 declare -A spec=(
-  [mlp]="$bin/mlp.onnx|input:64x64|--shape input=64x64|8"
-  [ppocr-cls]="$models_dir/ppocr-cls.onnx|x:1x3x48x192|--shape x=1x3x48x192|32"
-  [ppocr-det]="$models_dir/ppocr-det.onnx|x:1x3x320x320|--shape x=1x3x320x320|8"
-  [hello_deepa]="$models_dir/hello_deepa.onnx||--shape x=1|256"
+  [mlp]="$bin/mlp.onnx|random|64x64|8|4"
+  [ppocr-cls]="$models_dir/ppocr-cls.onnx|ppocr-cls|1x3x48x192|32|32"
+  [ppocr-det]="$models_dir/ppocr-det.onnx|ppocr-det|1x3x192x192|4|4"
+  [hello_deepa]="$models_dir/hello_deepa.onnx|wakeword|1x25x96|256|64"
 )
-echo "| model | pattern | method | rel L2 (held out) | ratio to magnitude | pass time |"
-echo "|---|---|---|---|---|---|"
-for name in "${@:-mlp ppocr-cls ppocr-det hello_deepa}"; do
-  for name1 in $name; do
-    IFS='|' read -r path cshape vshape samples <<<"${spec[$name1]}"
-    cal="samples=$samples"
-    [ -n "$cshape" ] && cal="$cal,shapes=$cshape"
-    vflags=(--samples 4 --seed 1000 --json)
-    [ "$name1" != hello_deepa ] && vflags+=($vshape)
+
+# flags NAME: sets cal (pass options) and vflags (verify flags) for NAME.
+flags() {
+  IFS='|' read -r path kind shape ncal neval <<<"${spec[$1]}"
+  if [ "$kind" = random ]; then
+    cal="samples=$ncal,shapes=input:$shape"
+    vflags=(--samples "$neval" --seed 1000 --shape "input=$shape")
+  elif [ ! -d "$bin/$1-cal" ]; then
+    "$o" gen inputs "$kind" --shape "$shape" --samples "$ncal" --seed 1 -o "$bin/$1-cal" >/dev/null
+    "$o" gen inputs "$kind" --shape "$shape" --samples "$neval" --seed 2 -o "$bin/$1-eval" >/dev/null
+  fi
+  if [ "$kind" != random ]; then
+    cal="calib=$bin/$1-cal,samples=$ncal"
+    vflags=(--inputs "$bin/$1-eval")
+  fi
+}
+
+# measure PIPELINE: runs it on $path, prints "rel_l2 seconds".
+measure() {
+  local start took err
+  start=$(date +%s.%N)
+  "$o" run -p "$1" "$path" -o "$bin/out.onnx" >/dev/null
+  took=$(echo "$(date +%s.%N) - $start" | bc)
+  err=$("$o" verify --json "${vflags[@]}" "$path" "$bin/out.onnx" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outputs"][0]["rel_l2"])' || true)
+  echo "$err $took"
+}
+
+models="${*:-mlp ppocr-cls ppocr-det hello_deepa}"
+if [ "${SPARSITY:-1}" != 0 ]; then
+  echo "| model | pattern | method | rel L2 (held out) | ratio to magnitude | pass time |"
+  echo "|---|---|---|---|---|---|"
+  for name in $models; do
+    flags "$name"
     for pat in "50%" "2:4"; do
       base=""
       for method in magnitude wanda sparsegpt; do
@@ -39,14 +68,24 @@ for name in "${@:-mlp ppocr-cls ppocr-det hello_deepa}"; do
         else
           p="nm"; [ $method != magnitude ] && p="nm(method=$method,$cal)"
         fi
-        start=$(date +%s.%N)
-        "$o" run -p "$p" "$path" -o "$bin/out.onnx" >/dev/null
-        took=$(echo "$(date +%s.%N) - $start" | bc)
-        err=$("$o" verify "${vflags[@]}" "$path" "$bin/out.onnx" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outputs"][0]["rel_l2"])' || true)
+        read -r err took <<<"$(measure "$p")"
         [ $method = magnitude ] && base=$err
         ratio=$(python3 -c "print(f'{$err/$base:.2f}')")
-        printf '| %s | %s | %s | %.4f | %s | %.1f s |\n' "$name1" "$pat" "$method" "$err" "$ratio" "$took"
+        printf '| %s | %s | %s | %.4f | %s | %.1f s |\n' "$name" "$pat" "$method" "$err" "$ratio" "$took"
       done
     done
   done
-done
+fi
+if [ "${REPAIR:-1}" != 0 ]; then
+  echo
+  echo "| model | lossy pipeline | rel L2 without | with repair | factor | pass time with repair |"
+  echo "|---|---|---|---|---|---|"
+  for name in $models; do
+    [ "$name" = mlp ] && continue
+    flags "$name"
+    read -r before _ <<<"$(measure "prune-channels(ratio=0.25)")"
+    read -r after took <<<"$(measure "prune-channels(ratio=0.25),repair($cal)")"
+    factor=$(python3 -c "print(f'{$before/$after:.1f}' if $after > 0 else 'n/a')")
+    printf '| %s | prune-channels(ratio=0.25) | %.4f | %.4f | %sx | %.1f s |\n' "$name" "$before" "$after" "$factor" "$took"
+  done
+fi

@@ -25,6 +25,7 @@ func newGenCmd() *cobra.Command {
 		},
 	}
 	gen.AddCommand(newGenMLPCmd(), newGenCNNCmd(), newGenLlamaCmd())
+	gen.AddCommand(newGenInputsCmd())
 	return gen
 }
 
