@@ -12,6 +12,7 @@ import (
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
+	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/passes/calib"
 	"google.golang.org/protobuf/proto"
 )
@@ -142,6 +143,33 @@ func TestFolderSource(t *testing.T) {
 	}
 	if y := got["y"][1]; !slices.Equal(y.Shape, []int64{2, 3}) {
 		t.Errorf("y of set 1 has shape %v, want [2 3]", y.Shape)
+	}
+	// calib=DIR without samples= reads the whole folder; samples= bounds it.
+	for _, c := range []struct {
+		opts []passes.KV
+		want int
+	}{
+		{[]passes.KV{{Key: "calib", Value: dir}}, 3},
+		{[]passes.KV{{Key: "calib", Value: dir}, {Key: "samples", Value: "2"}}, 2},
+		{nil, calib.DefaultSamples},
+	} {
+		step, err := passes.NewStep("calib-example", c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := calib.Configure(step.Args())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Source == calib.Random {
+			if cfg.Samples != c.want {
+				t.Errorf("%v: %d random samples, want %d", c.opts, cfg.Samples, c.want)
+			}
+			continue
+		}
+		if got := capture(t, mlp(t), cfg, "x"); len(got["x"]) != c.want {
+			t.Errorf("%v: captured %d samples, want %d", c.opts, len(got["x"]), c.want)
+		}
 	}
 	// The same folder, read as the pass option would.
 	if err := (calib.Config{Source: dir, Samples: 8}).Check(ort.InputSpecs(mlpProto(""))); err != nil {

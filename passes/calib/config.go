@@ -33,12 +33,17 @@ type Config struct {
 // Random is Config.Source for seeded random samples.
 const Random = "random"
 
+// DefaultSamples is how many random samples calibrate when samples= is not
+// given (a calib folder is read whole).
+const DefaultSamples = 8
+
 // Options returns the calibration options, for a pass to append to its
-// own: calib, samples, seed and shapes. Defaults: random, 8 samples, seed 1.
+// own: calib, samples, seed and shapes. Defaults: random, 8 samples, seed 1;
+// with a folder, every sample in it unless samples= is given.
 func Options() []passes.Option {
 	return []passes.Option{
 		{Name: "calib", Kind: passes.String, Default: Random, Doc: "calibration samples: 'random', or a folder of ONNX test data (test_data_set_N/input_N.pb, one sample per folder, or one folder of input_N.pb)"},
-		{Name: "samples", Kind: passes.Int, Default: "8", Doc: "calibration: random samples (or the most read from the calib folder)"},
+		{Name: "samples", Kind: passes.Int, Doc: "calibration: how many samples: random ones (default 8), or the most read from the calib folder (default all)"},
 		{Name: "seed", Kind: passes.Int, Default: "1", Doc: "calibration, calib=random: seed of the random samples"},
 		{Name: "shapes", Kind: passes.List, Doc: "calibration, calib=random: sizes of dynamic dimensions, by input or dimension name, e.g. x:1x3x48x192|batch:8 (or x=1x3x48x192, quoted); an unsized batch (the first axis) is 1, other dynamic dimensions must be given"},
 	}
@@ -57,7 +62,12 @@ func Configure(a passes.Args) (Config, error) {
 	if c.Source == "" {
 		c.Source = Random
 	}
-	if c.Samples < 1 {
+	switch {
+	case !a.Has("samples") && c.Source == Random:
+		c.Samples = DefaultSamples
+	case !a.Has("samples"):
+		c.Samples = 0 // the whole folder
+	case c.Samples < 1:
 		return Config{}, fmt.Errorf("samples=%d: need at least one calibration sample", c.Samples)
 	}
 	for _, s := range a.List("shapes") {
