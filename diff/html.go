@@ -47,7 +47,7 @@ func (r *Result) page() *page {
 		{"sparsity", fmt.Sprintf("%.1f%%", 100*a.Sparsity), fmt.Sprintf("%.1f%%", 100*b.Sparsity), fmt.Sprintf("%+.1f pt", 100*(b.Sparsity-a.Sparsity))},
 		{"nodes", fmt.Sprint(a.Nodes), fmt.Sprint(b.Nodes), fmt.Sprintf("%+d", b.Nodes-a.Nodes)},
 	}
-	for _, op := range opUnion(a.Ops, b.Ops) {
+	for _, op := range unionKeys(a.Ops, b.Ops) {
 		p.Ops = append(p.Ops, [3]string{op, fmt.Sprint(a.Ops[op]), fmt.Sprint(b.Ops[op])})
 	}
 	for _, t := range r.Tensors {

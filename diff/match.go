@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onnxopt/onnxopt/graph"
 )
@@ -12,7 +13,8 @@ type Matching struct {
 	NodeAB, NodeBA   map[*graph.Node]*graph.Node
 	ValueAB, ValueBA map[*graph.Value]*graph.Value
 	// How says by which rule a node of the first model was matched:
-	// "name", "output", "neighbour" or "position".
+	// "name", "output", "neighbour", "input" (a replacement reading the
+	// run-time quantized form of the same input) or "position".
 	How map[*graph.Node]string
 }
 
@@ -22,6 +24,36 @@ var replacements = map[string][]string{
 	"MatMul": {"MatMulNBits", "DynamicQuantizeMatMul", "MatMulInteger", "QLinearMatMul", "MatMulIntegerToFloat", "Gemm", "FusedMatMul"},
 	"Gemm":   {"MatMul", "MatMulNBits", "DynamicQuantizeMatMul", "QGemm", "FusedGemm"},
 	"Conv":   {"ConvInteger", "QLinearConv", "FusedConv"},
+	"Gather": {"GatherBlockQuantized"},
+}
+
+// replacedInputs maps, for an op (key "before>after") that a pass
+// substituted for another, each input of the original to the input of the
+// replacement that plays its role; inputs not listed have no counterpart
+// (the replacement's other inputs are its scales and zero points). Pairs
+// not listed correspond position by position.
+var replacedInputs = map[string][]int{
+	"Conv>ConvInteger":             {0, 1},    // x, W; the bias moves to an Add
+	"Gemm>DynamicQuantizeMatMul":   {0, 1, 4}, // A, B, C → bias
+	"MatMul>DynamicQuantizeMatMul": {0, 1},    //
+	"Gemm>MatMulNBits":             {0, 1, 5}, // A, B, C → bias
+	"MatMul>MatMulNBits":           {0, 1},    //
+	"Gather>GatherBlockQuantized":  {0, 1},    // table, indices
+}
+
+// counterpartInput returns the input of b that plays the role of a's
+// input i, and whether b has one.
+func counterpartInput(a, b *graph.Node, i int) (*graph.Value, bool) {
+	if opKey(a) == opKey(b) {
+		return b.Input(i), i < len(b.Inputs())
+	}
+	if m, ok := replacedInputs[a.OpType()+">"+b.OpType()]; ok {
+		if i >= len(m) {
+			return nil, false
+		}
+		return b.Input(m[i]), m[i] < len(b.Inputs())
+	}
+	return b.Input(i), i < len(b.Inputs())
 }
 
 // opKey is a node's domain-qualified op type.
@@ -75,7 +107,7 @@ func (m *Matching) pairNodes(a, b *graph.Node, how string) bool {
 		m.pairValues(v, b.Output(i))
 	}
 	for i, v := range a.Inputs() {
-		vb := b.Input(i)
+		vb, _ := counterpartInput(a, b, i)
 		if v == nil || vb == nil {
 			continue
 		}
@@ -138,7 +170,9 @@ func (m *Matching) matchGraphs(a, b *graph.Graph) error {
 			}
 		}
 	}
-	// 3. Neighbours, 4. position, 5. neighbours again.
+	// 3. Neighbours, 4. quantized consumers, 5. position, 6. neighbours again.
+	m.propagate(orderA)
+	m.matchRequantized(orderB)
 	m.propagate(orderA)
 	m.matchByPosition(orderA, orderB)
 	m.propagate(orderA)
@@ -245,7 +279,7 @@ func (m *Matching) propagate(orderA []*graph.Node) {
 			}
 			// Producers of inputs at the same position.
 			for i, v := range na.Inputs() {
-				vb := nb.Input(i)
+				vb, _ := counterpartInput(na, nb, i)
 				if v == nil || vb == nil {
 					continue
 				}
@@ -347,5 +381,45 @@ func (m *Matching) matchByPosition(orderA, orderB []*graph.Node) {
 		default:
 			j++
 		}
+	}
+}
+
+// matchRequantized pairs a node of the second model whose data input is
+// quantized at run time (DynamicQuantizeLinear, behind a Cast in a
+// float16 model), as ConvInteger's is, with the unmatched consumer of the
+// float input in the first model that it replaces: a compatible op whose
+// weight has the same shape.
+func (m *Matching) matchRequantized(orderB []*graph.Node) {
+	for _, nb := range orderB {
+		if m.NodeBA[nb] != nil || nb.Input(0) == nil {
+			continue
+		}
+		dql, _ := nb.Input(0).Producer()
+		if dql == nil || dql.OpType() != "DynamicQuantizeLinear" || dql.Input(0) == nil {
+			continue
+		}
+		xa := m.ValueBA[skipCasts(dql.Input(0))]
+		if xa == nil {
+			continue
+		}
+		for _, u := range xa.Uses() {
+			na := u.Node
+			if u.Index == 0 && m.NodeAB[na] == nil && compatible(na, nb) && na.Input(1) != nil && nb.Input(1) != nil &&
+				slices.Equal(shapeOf(na.Input(1)), shapeOf(nb.Input(1))) {
+				m.pairNodes(na, nb, "input")
+				break
+			}
+		}
+	}
+}
+
+// skipCasts returns the value v is a Cast (or chain of Casts) of.
+func skipCasts(v *graph.Value) *graph.Value {
+	for {
+		p, _ := v.Producer()
+		if p == nil || p.OpType() != "Cast" || p.Domain() != "" || p.Input(0) == nil {
+			return v
+		}
+		v = p.Input(0)
 	}
 }

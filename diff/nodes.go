@@ -82,23 +82,20 @@ func nodeChanges(na, nb *graph.Node, m *Matching) []string {
 		ch = append(ch, fmt.Sprintf("op %s → %s", opKey(na), opKey(nb)))
 	}
 	ch = append(ch, attrChanges(na, nb)...)
-	if len(na.Inputs()) != len(nb.Inputs()) {
+	_, replaced := replacedInputs[na.OpType()+">"+nb.OpType()]
+	if len(na.Inputs()) != len(nb.Inputs()) && !replaced {
 		ch = append(ch, fmt.Sprintf("%d inputs → %d", len(na.Inputs()), len(nb.Inputs())))
 	}
 	for i, va := range na.Inputs() {
-		vb := nb.Input(i)
+		vb, has := counterpartInput(na, nb, i)
 		switch {
 		case va == nil && vb == nil:
-		case va != nil && vb != nil && (m.ValueAB[va] == vb || va.Name == vb.Name):
-			// The counterpart, or a value the pass gave the same name (the
-			// output of a fused node keeps the name of what it replaces).
-		default:
-			if i < len(nb.Inputs()) || va != nil {
-				ch = append(ch, fmt.Sprintf("input %d: %s → %s", i, orNone(va), orNone(vb)))
-			}
+		case va != nil && vb != nil && sameValue(va, vb, m):
+		case va != nil || has:
+			ch = append(ch, fmt.Sprintf("input %d: %s → %s", i, orNone(va), orNone(vb)))
 		}
 	}
-	for i := len(na.Inputs()); i < len(nb.Inputs()); i++ {
+	for i := len(na.Inputs()); i < len(nb.Inputs()) && !replaced; i++ {
 		if vb := nb.Input(i); vb != nil {
 			ch = append(ch, fmt.Sprintf("input %d: (none) → %s", i, vb.Name))
 		}
@@ -107,11 +104,59 @@ func nodeChanges(na, nb *graph.Node, m *Matching) []string {
 		ch = append(ch, fmt.Sprintf("%d outputs → %d", len(na.Outputs()), len(nb.Outputs())))
 	}
 	for i, va := range na.Outputs() {
-		if vb := nb.Output(i); va != nil && vb != nil && va.Name != vb.Name {
+		if vb := nb.Output(i); va != nil && vb != nil && va.Name != vb.Name && !castTo(vb, m.ValueAB[va]) && !replaced {
 			ch = append(ch, fmt.Sprintf("output %d renamed %q → %q", i, va.Name, vb.Name))
 		}
 	}
 	return ch
+}
+
+// sameValue reports whether vb stands for va: its counterpart, a value
+// the pass gave the same name (the output of a fused node keeps the name
+// of what it replaces), or either of those converted by Casts (a float16
+// model's input cast, a float16 weight cast back to float32).
+func sameValue(va, vb *graph.Value, m *Matching) bool {
+	want := m.ValueAB[va]
+	for _, v := range []*graph.Value{vb, skipCasts(vb), skipCasts(runtimeQuantized(vb)), reshapedConstant(vb)} {
+		if va.Name == v.Name || (want != nil && (want == v || reshapedConstant(want) == v)) {
+			return true
+		}
+	}
+	return false
+}
+
+// runtimeQuantized returns x when v is the quantized output of
+// DynamicQuantizeLinear(x), else v.
+func runtimeQuantized(v *graph.Value) *graph.Value {
+	if p, k := v.Producer(); p != nil && k == 0 && p.OpType() == "DynamicQuantizeLinear" && p.Input(0) != nil {
+		return p.Input(0)
+	}
+	return v
+}
+
+// reshapedConstant returns c when v is Reshape(c) of a constant c (a
+// packed weight viewed in another shape), else v.
+func reshapedConstant(v *graph.Value) *graph.Value {
+	if p, _ := v.Producer(); p != nil && p.OpType() == "Reshape" && isConstant(p.Input(0)) {
+		return p.Input(0)
+	}
+	return v
+}
+
+// castTo reports whether v only feeds Casts and one of them produces w:
+// an output converted back to the type of the value it stands for.
+func castTo(v, w *graph.Value) bool {
+	if w == nil || len(v.Uses()) == 0 {
+		return false
+	}
+	found := false
+	for _, u := range v.Uses() {
+		if u.Node.OpType() != "Cast" || u.Node.Domain() != "" {
+			return false
+		}
+		found = found || u.Node.Output(0) == w
+	}
+	return found
 }
 
 func orNone(v *graph.Value) string {
@@ -281,8 +326,9 @@ func (r *Result) diffModel() {
 	}
 }
 
-func unionKeys(a, b map[string]string) []string {
-	var keys []string
+// unionKeys returns the keys of a and b, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
 	for k := range a {
 		keys = append(keys, k)
 	}

@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/inspect"
@@ -46,6 +47,7 @@ func (r *Result) diffTensors(sa, sb *inspect.Summary) error {
 		byValueB[c.v] = c
 	}
 	used := map[*graph.Value]bool{}
+	parts := map[*graph.Value]string{} // scales and zero points of quantized weights
 	for _, c := range constants(r.a) {
 		td := &TensorDiff{Name: c.v.Name, Before: ia.info(c), a: c.v}
 		r.Tensors = append(r.Tensors, td)
@@ -54,23 +56,35 @@ func (r *Result) diffTensors(sa, sb *inspect.Summary) error {
 			td.Status = "removed"
 			continue
 		}
-		if cb, ok := byValueB[vb]; ok {
-			used[vb] = true
-			td.After, td.b = ib.info(cb), vb
-			if err := td.compare(); err != nil {
+		// A float constant converted back by a Cast (convert-float's
+		// compute=float32) is compared with the constant behind it.
+		if cb, ok := byValueB[skipCasts(vb)]; ok {
+			used[cb.v] = true
+			td.After, td.b = ib.info(cb), cb.v
+			if cb.v != vb {
+				td.Changes = append(td.Changes, fmt.Sprintf("read through Cast as %q", vb.Name))
+			}
+			if err := r.compare(td); err != nil {
 				return err
 			}
-			continue
-		}
-		// The counterpart is computed: a dequantized weight, or gone.
-		if err := td.quantized(vb, ib, byValueB, used); err != nil {
+		} else if err := r.quantized(td, vb, ib, byValueB, used); err != nil {
+			// The counterpart is computed: a dequantized weight, or gone.
 			return err
+		}
+		if td.deq != nil {
+			for _, p := range td.deq.parts {
+				parts[p] = td.Name
+			}
 		}
 	}
 	// Counterparts used directly by quantized consumers (MatMulNBits).
 	for _, c := range consB {
 		if !used[c.v] {
-			r.Tensors = append(r.Tensors, &TensorDiff{Name: c.v.Name, Status: "added", After: ib.info(c), b: c.v})
+			td := &TensorDiff{Name: c.v.Name, Status: "added", After: ib.info(c), b: c.v}
+			if w, ok := parts[c.v]; ok {
+				td.Changes = append(td.Changes, fmt.Sprintf("part of quantized %q", w))
+			}
+			r.Tensors = append(r.Tensors, td)
 		}
 	}
 	for _, t := range r.Tensors {
@@ -90,7 +104,7 @@ func (r *Result) diffTensors(sa, sb *inspect.Summary) error {
 }
 
 // compare fills in the differences of a pair of constants.
-func (td *TensorDiff) compare() error {
+func (r *Result) compare(td *TensorDiff) error {
 	a, b := td.Before, td.After
 	if a.Name != b.Name && onnx.IsFloat(dtypeOf(td.a)) == onnx.IsFloat(dtypeOf(td.b)) {
 		td.Changes = append(td.Changes, fmt.Sprintf("renamed %q → %q", a.Name, b.Name))
@@ -112,7 +126,10 @@ func (td *TensorDiff) compare() error {
 	if d, err := recognizeQuantized(td.b); err != nil {
 		return fmt.Errorf("weight %q: %w", td.Name, err)
 	} else if d != nil && onnx.IsFloat(dtypeOf(td.a)) && !onnx.IsFloat(dtypeOf(td.b)) {
-		return td.setQuantized(d)
+		return r.setQuantized(td, d)
+	}
+	if a.DType != b.DType && onnx.IsFloat(dtypeOf(td.a)) && onnx.IsFloat(dtypeOf(td.b)) {
+		td.Changes = append(td.Changes, fmt.Sprintf("converted %s → %s", a.DType, b.DType))
 	}
 	if !slices.Equal(a.Shape, b.Shape) {
 		return nil
@@ -135,7 +152,7 @@ func (td *TensorDiff) compare() error {
 
 // quantized handles a float weight whose counterpart is computed: when it
 // is a dequantized form, the integer weight becomes the "after" side.
-func (td *TensorDiff) quantized(vb *graph.Value, ib tensorIndex, byValueB map[*graph.Value]constant, used map[*graph.Value]bool) error {
+func (r *Result) quantized(td *TensorDiff, vb *graph.Value, ib tensorIndex, byValueB map[*graph.Value]constant, used map[*graph.Value]bool) error {
 	d, err := recognizeQuantized(vb)
 	if err != nil {
 		return fmt.Errorf("weight %q: %w", td.Name, err)
@@ -153,11 +170,12 @@ func (td *TensorDiff) quantized(vb *graph.Value, ib tensorIndex, byValueB map[*g
 	used[d.value] = true
 	td.After, td.b = ib.info(cb), d.value
 	td.Status = "changed"
-	return td.setQuantized(d)
+	return r.setQuantized(td, d)
 }
 
-// setQuantized records the reconstruction error of a quantized weight.
-func (td *TensorDiff) setQuantized(d *dequantized) error {
+// setQuantized records the reconstruction error of a quantized weight,
+// against the original with a BatchNormalization the pass folded into it.
+func (r *Result) setQuantized(td *TensorDiff, d *dequantized) error {
 	td.Status = "changed"
 	td.deq = d
 	q := d.info
@@ -165,6 +183,12 @@ func (td *TensorDiff) setQuantized(d *dequantized) error {
 	fa, ok, err := floats(td.a)
 	if err != nil || !ok {
 		return err
+	}
+	if folded, bn, err := r.foldedBN(td.a, fa); err != nil {
+		return fmt.Errorf("weight %q: %w", td.Name, err)
+	} else if bn != nil {
+		fa = folded
+		td.Quantized.Reference = fmt.Sprintf("weight with BatchNormalization %s folded in", nodeLabel(bn))
 	}
 	data := d.data
 	dims := td.Before.Shape
@@ -183,6 +207,23 @@ func (td *TensorDiff) setQuantized(d *dequantized) error {
 	td.Quantized.MaxAbsErr = maxAbs
 	td.Quantized.RelErr = finite(rel)
 	td.MaxAbsDiff, td.RelChange = finite(maxAbs), finite(rel)
-	td.Changes = append(td.Changes, fmt.Sprintf("quantized to %s (%s)", q.DType, q.Scheme))
+	note := fmt.Sprintf("quantized to %s (%s", q.DType, q.Scheme)
+	if q.Blocks > 0 {
+		note += fmt.Sprintf(", block %d", q.Blocks)
+	}
+	if q.ScaleDType != "" && q.ScaleDType != "float32" {
+		note += ", " + q.ScaleDType + " scales"
+	}
+	if q.AccuracyLevel != nil {
+		note += fmt.Sprintf(", accuracy_level %d", *q.AccuracyLevel)
+	}
+	note += ")"
+	if len(q.SharedWith) > 0 {
+		note += "; shared with " + strings.Join(q.SharedWith, ", ")
+	}
+	if q.Reference != "" {
+		note += "; compared with the " + q.Reference
+	}
+	td.Changes = append(td.Changes, note)
 	return nil
 }

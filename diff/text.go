@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/onnxopt/onnxopt/internal/units"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -32,7 +31,7 @@ func (r *Result) WriteText(w io.Writer, limit int) error {
 	fmt.Fprintf(tw, "bytes\t%s\t%s\n", units.HumanBytes(a.Bytes), units.HumanBytes(b.Bytes))
 	fmt.Fprintf(tw, "sparsity\t%.1f%%\t%.1f%%\n", 100*a.Sparsity, 100*b.Sparsity)
 	fmt.Fprintf(tw, "nodes\t%d\t%d\n", a.Nodes, b.Nodes)
-	for _, op := range opUnion(a.Ops, b.Ops) {
+	for _, op := range unionKeys(a.Ops, b.Ops) {
 		if a.Ops[op] != b.Ops[op] {
 			fmt.Fprintf(tw, "  %s\t%d\t%d\n", op, a.Ops[op], b.Ops[op])
 		}
@@ -172,20 +171,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func opUnion(a, b map[string]int) []string {
-	var ops []string
-	for k := range a {
-		ops = append(ops, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			ops = append(ops, k)
-		}
-	}
-	sort.Strings(ops)
-	return ops
 }
 
 // errWriter keeps the first write error.

@@ -12,20 +12,22 @@ import (
 
 // Summary is what `onnxopt inspect` prints.
 type Summary struct {
-	IRVersion       int64             `json:"ir_version"`
-	Opsets          map[string]int64  `json:"opsets"`
-	Producer        string            `json:"producer"`
-	ProducerVersion string            `json:"producer_version,omitempty"`
-	Inputs          []IO              `json:"inputs"`
-	Outputs         []IO              `json:"outputs"`
-	Ops             map[string]int    `json:"ops"`
-	Nodes           int               `json:"nodes"`
-	Params          int64             `json:"params"`
-	Bytes           map[string]int64  `json:"bytes"`
-	TotalBytes      int64             `json:"total_bytes"`
-	Tensors         []Tensor          `json:"tensors"`
-	Sparsity        map[string]string `json:"sparsity_annotations,omitempty"`
-	Metadata        map[string]string `json:"metadata,omitempty"`
+	IRVersion       int64            `json:"ir_version"`
+	Opsets          map[string]int64 `json:"opsets"`
+	Producer        string           `json:"producer"`
+	ProducerVersion string           `json:"producer_version,omitempty"`
+	Inputs          []IO             `json:"inputs"`
+	Outputs         []IO             `json:"outputs"`
+	Ops             map[string]int   `json:"ops"`
+	Nodes           int              `json:"nodes"`
+	Params          int64            `json:"params"`
+	Bytes           map[string]int64 `json:"bytes"`
+	TotalBytes      int64            `json:"total_bytes"`
+	Tensors         []Tensor         `json:"tensors"`
+	// Quantized lists the nodes that read integer weights with scales.
+	Quantized []QuantizedLayer  `json:"quantized,omitempty"`
+	Sparsity  map[string]string `json:"sparsity_annotations,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
 }
 
 // IO is a graph input or output.
@@ -85,6 +87,9 @@ func Model(m *graph.Model) (*Summary, error) {
 			}
 			s.Ops[op]++
 			s.Nodes++
+			if l := quantizedLayer(n); l != nil {
+				s.Quantized = append(s.Quantized, *l)
+			}
 			if n.OpType() == "Constant" && n.Domain() == "" {
 				if c := n.Output(0).Const(); c != nil && err == nil {
 					err = s.addTensor(c, n.Output(0).Name, "constant", gname)

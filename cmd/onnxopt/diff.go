@@ -29,9 +29,10 @@ It reports nodes added, removed and changed (op type, attributes, inputs),
 every constant (initializers dense or sparse, and Constant nodes) with its
 data type, shape, bytes and sparsity before and after, the largest and the
 relative difference of same-shape float weights, weights replaced by
-quantized ones (DequantizeLinear, DynamicQuantizeMatMul, MatMulNBits) with
-the error of their reconstruction, and changes to graph inputs and outputs,
-opsets and metadata.
+quantized ones (DequantizeLinear, DynamicQuantizeMatMul, MatMulNBits,
+GatherBlockQuantized, ConvInteger) with the error of their reconstruction,
+float weights converted to float16/bfloat16 with their rounding error, and
+changes to graph inputs and outputs, opsets and metadata.
 
 The default output is a terminal summary, totals first; identical models
 print nothing. --json prints one JSON object (summary, nodes, tensors,

@@ -96,6 +96,7 @@ func printSummary(w io.Writer, path string, s *inspect.Summary, top int) {
 			fmt.Fprintf(w, "    %s: %s\n", k, s.Sparsity[k])
 		}
 	}
+	printQuantized(w, s.Quantized, top)
 	tensors := append([]inspect.Tensor(nil), s.Tensors...)
 	sort.SliceStable(tensors, func(i, j int) bool { return tensors[i].Bytes > tensors[j].Bytes })
 	shown := len(tensors)
@@ -110,6 +111,31 @@ func printSummary(w io.Writer, path string, s *inspect.Summary, top int) {
 	fmt.Fprintf(tw, "    name\tdtype\tshape\tsparsity\tbytes\tkind\n")
 	for _, t := range tensors[:shown] {
 		fmt.Fprintf(tw, "    %s\t%s\t%v\t%.1f%%\t%s\t%s\n", t.Name, t.DType, t.Shape, 100*t.Sparsity, units.HumanBytes(t.Bytes), t.Kind)
+	}
+	tw.Flush()
+}
+
+// printQuantized lists the nodes reading integer weights (at most top).
+func printQuantized(w io.Writer, layers []inspect.QuantizedLayer, top int) {
+	if len(layers) == 0 {
+		return
+	}
+	shown := len(layers)
+	if top > 0 && shown > top {
+		shown = top
+	}
+	fmt.Fprintf(w, "  quantized layers (%d of %d):\n", shown, len(layers))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "    node\top\tweight\tshape\tdtype\tblock\tscales\taccuracy\tbytes\n")
+	for _, l := range layers[:shown] {
+		block, acc := "-", "-"
+		if l.Block > 0 {
+			block = fmt.Sprint(l.Block)
+		}
+		if l.AccuracyLevel != nil {
+			acc = fmt.Sprint(*l.AccuracyLevel)
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\n", l.Node, l.Op, l.Weight, l.Shape, l.DType, block, l.ScaleDType, acc, units.HumanBytes(l.Bytes))
 	}
 	tw.Flush()
 }
