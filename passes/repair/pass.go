@@ -128,4 +128,3 @@ func findJobs(ctx *passes.Context, m, ref *graph.Model, downstream bool) ([]*job
 	}
 	return jobs, nil
 }
-
