@@ -118,7 +118,7 @@ func CorrectMean(comp Weight, meanX, meanY []float64, bias []float32) error {
 // cgIterations is the number of conjugate-gradient iterations whose cost
 // Refit weighs against one Cholesky factorization per kept set (a
 // variable so that tests can force either solver).
-var cgIterations = 30.0
+var cgIterations = 15.0
 
 // RefitInfo says how [Refit] solved a layer.
 type RefitInfo struct {
