@@ -124,7 +124,7 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return fmt.Errorf("original model: %w", err)
 		}
 	}
-	done := 0
+	done, warned := 0, false
 	for len(jobs) > 0 {
 		n := 1
 		for n < len(jobs) && jobs[n].level == jobs[0].level {
@@ -141,6 +141,10 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return err
 		}
 		for _, j := range batch {
+			if lsq && !warned && j.hess[0].Samples() < 2*j.cur.cols {
+				warned = true
+				ctx.Note("layer %s has %d input features but calibration gave %d rows: least squares on so few overfits the calibration data (raise samples= or the batch in shapes=, or use mode=bias)", j.cur.node.Name(), j.cur.cols, j.hess[0].Samples())
+			}
 			start := time.Now()
 			detail, err := j.fit(lsq, ridge)
 			if err != nil {
