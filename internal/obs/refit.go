@@ -7,254 +7,252 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/mat"
 )
 
-// Cross accumulates, over the same calibration positions, the cross
-// products X'ᵀX of a compressed layer's inputs X' [n, Cols] with the
-// original layer's inputs X [n, RefCols], and the column sums of both. The
-// two may differ in width (a layer whose input channels were pruned) and
-// in value (earlier layers changed). With a [Hessian] of X' it is what
-// [Refit] needs to fit the compressed layer to the original's outputs
-// X·origᵀ without ever holding X.
-type Cross struct {
-	cols, refCols, n int
-	xy               []float64 // cols x refCols
-	sum, refSum      []float64
+// Targets accumulates, beside a [Hessian] of a compressed layer's inputs
+// X' [n, Cols], the outputs Y [n, Rows] the layer should reproduce at the
+// same positions (the original layer's X·origᵀ, which may see other
+// inputs X: earlier layers changed, input channels were pruned): the
+// cross products X'ᵀY and the column sums of X' and Y. That is what
+// [Refit] and [CorrectMean] need, without ever holding X or Y.
+type Targets struct {
+	cols, rows, n int
+	xy            []float64 // cols x rows
+	sumX, sumY    []float64
 }
 
-// NewCross returns an empty accumulator for cols compressed and refCols
-// original input features.
-func NewCross(cols, refCols int) *Cross {
-	return &Cross{cols: cols, refCols: refCols, xy: make([]float64, cols*refCols),
-		sum: make([]float64, cols), refSum: make([]float64, refCols)}
+// NewTargets returns an empty accumulator for cols input features and
+// rows target outputs.
+func NewTargets(cols, rows int) *Targets {
+	return &Targets{cols: cols, rows: rows, xy: make([]float64, cols*rows),
+		sumX: make([]float64, cols), sumY: make([]float64, rows)}
 }
 
 // Samples returns the number of rows added so far.
-func (c *Cross) Samples() int { return c.n }
+func (t *Targets) Samples() int { return t.n }
 
-// Add accumulates matching batches: x is [rows, Cols] and ref [rows,
-// RefCols], row r of both taken at the same position of the same sample.
-func (c *Cross) Add(x, ref []float32) error {
-	if c.cols <= 0 || c.refCols <= 0 {
-		return fmt.Errorf("cross products: %dx%d features", c.cols, c.refCols)
+// Add accumulates matching batches: x is [n, Cols] and y [n, Rows], row i
+// of both taken at the same position of the same sample.
+func (t *Targets) Add(x, y []float32) error {
+	if t.cols <= 0 || t.rows <= 0 {
+		return fmt.Errorf("targets: %d features, %d outputs", t.cols, t.rows)
 	}
-	if len(x)%c.cols != 0 || len(ref)%c.refCols != 0 || len(x)/c.cols != len(ref)/c.refCols {
-		return fmt.Errorf("cross products: batches of %d and %d values are not the same rows of %d and %d features", len(x), len(ref), c.cols, c.refCols)
+	if len(x)%t.cols != 0 || len(y)%t.rows != 0 || len(x)/t.cols != len(y)/t.rows {
+		return fmt.Errorf("targets: batches of %d and %d values are not the same rows of %d features and %d outputs", len(x), len(y), t.cols, t.rows)
 	}
-	rows := len(x) / c.cols
-	rd := make([]float64, len(ref))
-	for i, v := range ref {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("cross products: original activation row %d feature %d is %v", c.n+i/c.refCols, i%c.refCols, v)
-		}
-		rd[i] = f
-		c.refSum[i%c.refCols] += f
+	n := len(x) / t.cols
+	xd, err := float64s(x, t.cols, t.sumX, "activation", t.n)
+	if err != nil {
+		return fmt.Errorf("targets: %w", err)
 	}
+	yd, err := float64s(y, t.rows, t.sumY, "target output", t.n)
+	if err != nil {
+		return fmt.Errorf("targets: %w", err)
+	}
+	// xy += xdᵀ·yd
+	gonum.Implementation{}.Dgemm(blas.Trans, blas.NoTrans, t.cols, t.rows, n, 1, xd, t.cols, yd, t.rows, 1, t.xy, t.rows)
+	t.n += n
+	return nil
+}
+
+// float64s converts x (rows of cols) to float64, adds its column sums to
+// sum and refuses NaN and infinities.
+func float64s(x []float32, cols int, sum []float64, what string, row0 int) ([]float64, error) {
+	out := make([]float64, len(x))
 	for i, v := range x {
 		f := float64(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("cross products: activation row %d feature %d is %v", c.n+i/c.cols, i%c.cols, v)
+			return nil, fmt.Errorf("%s row %d column %d is %v", what, row0+i/cols, i%cols, v)
 		}
-		c.sum[i%c.cols] += f
+		out[i] = f
+		sum[i%cols] += f
 	}
-	forChunks(c.cols, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out := c.xy[i*c.refCols : (i+1)*c.refCols]
-			for r := 0; r < rows; r++ {
-				a := float64(x[r*c.cols+i])
-				if a == 0 {
-					continue
-				}
-				rr := rd[r*c.refCols : (r+1)*c.refCols]
-				for j := range out {
-					out[j] += a * rr[j]
-				}
-			}
-		}
-	})
-	c.n += rows
-	return nil
+	return out, nil
 }
 
-// Refit fits a compressed layer to the original layer's outputs on
-// calibration activations: the compressed layer sees X' (H), the original
-// saw X (Cross) and computed X·Origᵀ (+ its bias). Row r of the compressed
-// weight reproduces row Rows[r] of Orig (nil: row r), so a layer whose
-// output channels were pruned is fitted to the kept channels only.
-type Refit struct {
-	H     *Hessian // of the compressed layer's inputs X'
-	Cross *Cross   // X'ᵀX, same positions
-	Orig  Weight   // the original weight, Rows x Cross's RefCols
-	Rows  []int    // the original row of each compressed row; nil: the same
-	// Ridge is λ relative to the mean variance of X' (like Repair's).
-	Ridge float64
+// MeanX returns the mean of every input feature.
+func (t *Targets) MeanX() []float64 { return means(t.sumX, t.n) }
+
+// MeanY returns the mean of every target output.
+func (t *Targets) MeanY() []float64 { return means(t.sumY, t.n) }
+
+func means(sum []float64, n int) []float64 {
+	out := make([]float64, len(sum))
+	for i, s := range sum {
+		if n > 0 {
+			out[i] = s / float64(n)
+		}
+	}
+	return out
 }
 
-func (f Refit) check(comp Weight, what string) error {
-	if err := f.H.ready(comp, what); err != nil {
-		return err
-	}
-	if err := f.Orig.check(what + ": original"); err != nil {
+// CorrectMean adds meanY[r] − meanX·comp_r to bias[r], so that every
+// output of the layer (X'·compᵀ + bias) has the mean meanY on the
+// calibration data, given its inputs' mean meanX (bias correction): meanY
+// is the mean of the target outputs without their bias, and bias holds
+// the original's bias of each row's channel, as the lossy passes leave it.
+// bias is changed in place.
+func CorrectMean(comp Weight, meanX, meanY []float64, bias []float32) error {
+	if err := comp.check("bias correction"); err != nil {
 		return err
 	}
 	switch {
-	case f.Cross == nil:
-		return fmt.Errorf("%s: no cross products", what)
-	case f.Cross.cols != comp.Cols || f.Cross.refCols != f.Orig.Cols:
-		return fmt.Errorf("%s: cross products are %dx%d, weights have %d and %d input features", what, f.Cross.cols, f.Cross.refCols, comp.Cols, f.Orig.Cols)
-	case f.Cross.n != f.H.n:
-		return fmt.Errorf("%s: %d cross-product rows but %d Hessian rows", what, f.Cross.n, f.H.n)
-	case f.Rows == nil && comp.Rows != f.Orig.Rows:
-		return fmt.Errorf("%s: compressed weight has %d rows, original %d, and no row map", what, comp.Rows, f.Orig.Rows)
-	case f.Rows != nil && len(f.Rows) != comp.Rows:
-		return fmt.Errorf("%s: row map has %d entries for %d rows", what, len(f.Rows), comp.Rows)
-	case f.Ridge < 0:
-		return fmt.Errorf("%s: ridge %v is negative", what, f.Ridge)
+	case len(meanX) != comp.Cols:
+		return fmt.Errorf("bias correction: %d input means for %d features", len(meanX), comp.Cols)
+	case len(meanY) != comp.Rows || len(bias) != comp.Rows:
+		return fmt.Errorf("bias correction: %d output means and %d bias entries for %d rows", len(meanY), len(bias), comp.Rows)
 	}
-	for r, o := range f.Rows {
-		if o < 0 || o >= f.Orig.Rows {
-			return fmt.Errorf("%s: row %d maps to original row %d of %d", what, r, o, f.Orig.Rows)
-		}
-	}
-	return nil
-}
-
-func (f Refit) orig(r int) []float32 {
-	if f.Rows != nil {
-		r = f.Rows[r]
-	}
-	return f.Orig.Row(r)
-}
-
-// Bias adds E[X·orig_r] − E[X'·comp_r] to bias[r], so that every output
-// of the compressed layer keeps the original's mean on the calibration
-// data (bias correction). It assumes bias holds the original's bias of the
-// row's channel, as the lossy passes leave it. bias is changed in place.
-func (f Refit) Bias(comp Weight, bias []float32) error {
-	if err := f.check(comp, "bias correction"); err != nil {
-		return err
-	}
-	if len(bias) != comp.Rows {
-		return fmt.Errorf("bias correction: bias has %d entries for %d rows", len(bias), comp.Rows)
-	}
-	n := float64(f.Cross.n)
 	for r := range bias {
-		s := 0.0
-		for j, w := range f.orig(r) {
-			s += f.Cross.refSum[j] / n * float64(w)
-		}
+		s := meanY[r]
 		for j, w := range comp.Row(r) {
-			s -= f.Cross.sum[j] / n * float64(w)
+			s -= meanX[j] * float64(w)
 		}
 		bias[r] += float32(s)
 	}
 	return nil
 }
 
-// Weights re-fits the kept weights of comp (its nonzeros; zeros stay zero)
-// by ridge least squares on centred activations:
-//
-//	min ‖(X'−μ')·w − (X−μ)·orig_r‖² + λ‖w‖²  over w with w_j = 0 where comp_rj = 0,
-//
-// the weight half of the best affine fit; follow it with Bias for the
-// other half (the mean). Rows with the same kept set share one Cholesky
-// factorization, so a dense layer (structured pruning) costs one, an
-// unstructured mask one per row. Kept features that never varied in
-// calibration are set to zero when Ridge is 0. comp is changed in place.
-func (f Refit) Weights(comp Weight) error {
-	if err := f.check(comp, "refit"); err != nil {
-		return err
-	}
-	c, rc := comp.Cols, f.Orig.Cols
-	n := float64(f.H.n)
-	mu, muRef := f.H.Mean(), make([]float64, rc)
-	for j, s := range f.Cross.refSum {
-		muRef[j] = s / n
-	}
-	// Centred 2/n·X'ᵀX' and 2/n·X'ᵀX, the scale of the Hessian.
-	a := make([]float64, c*c)
-	mean := 0.0
-	for i := range c {
-		for j := i; j < c; j++ {
-			v := f.H.At(i, j) - 2*mu[i]*mu[j]
-			a[i*c+j], a[j*c+i] = v, v
-		}
-		mean += a[i*c+i]
-	}
-	lambda := f.Ridge * mean / float64(c)
-	cross := mat.NewDense(c, rc, nil)
-	for i := range c {
-		for j := range rc {
-			cross.Set(i, j, 2*f.Cross.xy[i*rc+j]/n-2*mu[i]*muRef[j])
-		}
-	}
-	// B = cross · Origᵀ restricted to the mapped rows: column r is the
-	// right-hand side of compressed row r.
-	origT := mat.NewDense(rc, comp.Rows, nil)
-	for r := range comp.Rows {
-		for j, w := range f.orig(r) {
-			origT.Set(j, r, float64(w))
-		}
-	}
-	var b mat.Dense
-	b.Mul(cross, origT)
+// cgIterations is the number of conjugate-gradient iterations whose cost
+// Refit weighs against one Cholesky factorization per kept set (a
+// variable so that tests can force either solver).
+var cgIterations = 15.0
 
-	// Group rows by kept set.
-	groups := map[string][]int{}
-	var keys []string
-	for r := range comp.Rows {
-		var sb strings.Builder
-		for j, v := range comp.Row(r) {
-			if v != 0 && (lambda > 0 || a[j*c+j] > 0) {
-				sb.WriteString(strconv.Itoa(j))
-				sb.WriteByte(',')
-			}
-		}
-		k := sb.String()
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], r)
-	}
-	sort.Strings(keys)
-	errs := make([]error, len(keys))
-	forChunks(len(keys), 1, func(lo, hi int) {
-		for g := lo; g < hi; g++ {
-			errs[g] = refitGroup(a, c, lambda, &b, comp, groups[keys[g]])
-		}
-	})
-	for g, err := range errs {
-		if err != nil {
-			return fmt.Errorf("refit: row %d: %w", groups[keys[g]][0], err)
-		}
-	}
-	return nil
+// RefitInfo says how [Refit] solved a layer.
+type RefitInfo struct {
+	Masks      int // distinct kept sets among the rows
+	Iterations int // conjugate-gradient iterations (0: solved by Cholesky)
+	// Residual is the largest relative residual left by conjugate
+	// gradients, ‖masked gradient‖/‖masked right-hand side‖, over rows.
+	Residual float64
 }
 
-// refitGroup solves the rows that keep the same features.
-func refitGroup(a []float64, c int, lambda float64, b *mat.Dense, comp Weight, rows []int) error {
-	row0 := comp.Row(rows[0])
-	var keep []int
-	for j, v := range row0 {
-		if v != 0 && (lambda > 0 || a[j*c+j] > 0) {
-			keep = append(keep, j)
+// Refit re-fits the kept weights of comp (its nonzeros; zeros stay zero)
+// to the targets by ridge least squares on centred activations:
+//
+//	min ‖(X'−μ')·w − (Y_r−μ_r)‖² + ridge·Σ_j var(x'_j)·w_j²  over w with w_j = 0 where comp_rj = 0,
+//
+// the weight half of the best affine fit; follow it with [CorrectMean]
+// for the other half. The ridge is relative to each feature's own
+// variance, so it does not depend on the features' scales (a few
+// high-variance features cannot inflate it for the others). Kept features
+// that never varied are set to zero (the bias absorbs their mean).
+//
+// Rows with the same kept set share one Cholesky factorization: a layer
+// whose rows all keep the same features (structured pruning, or none)
+// costs one. When the rows have many different kept sets (unstructured or
+// N:M sparsity) the normal equations of all rows are solved together by
+// preconditioned conjugate gradients, warm-started from comp: one
+// [Rows, Cols]·[Cols, Cols] product per iteration, until every row's
+// relative residual is below 1e-4 (at most 200 iterations). comp is
+// changed in place.
+func Refit(h *Hessian, t *Targets, comp Weight, ridge float64) (RefitInfo, error) {
+	if err := h.ready(comp, "refit"); err != nil {
+		return RefitInfo{}, err
+	}
+	switch {
+	case t == nil:
+		return RefitInfo{}, fmt.Errorf("refit: no targets")
+	case t.cols != comp.Cols || t.rows != comp.Rows:
+		return RefitInfo{}, fmt.Errorf("refit: targets are %d features x %d outputs, the weight %dx%d", t.cols, t.rows, comp.Cols, comp.Rows)
+	case t.n != h.n:
+		return RefitInfo{}, fmt.Errorf("refit: %d target rows but %d Hessian rows", t.n, h.n)
+	case ridge < 0 || math.IsNaN(ridge):
+		return RefitInfo{}, fmt.Errorf("refit: ridge %v is negative", ridge)
+	}
+	c, rows := comp.Cols, comp.Rows
+	n := float64(h.n)
+	mu, muY := h.Mean(), t.MeanY()
+	// A: centred 2/n·X'ᵀX' plus the ridge, the scale of the Hessian.
+	a := make([]float64, c*c)
+	live := make([]bool, c)
+	for i := range c {
+		for j := i; j < c; j++ {
+			v := h.At(i, j) - 2*mu[i]*mu[j]
+			a[i*c+j], a[j*c+i] = v, v
+		}
+		live[i] = a[i*c+i] > 1e-12*(1+h.At(i, i))
+		a[i*c+i] *= 1 + ridge
+	}
+	// B: centred 2/n·X'ᵀY, row r the right-hand side of weight row r.
+	b := make([]float64, rows*c)
+	for j := range c {
+		for r := range rows {
+			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r]
+		}
+	}
+	keep := func(r, j int) bool { return live[j] && comp.Data[r*c+j] != 0 }
+	groups := map[string][]int{}
+	var keys []string
+	cost := 0.0
+	for r := range rows {
+		var sb strings.Builder
+		k := 0
+		for j := range c {
+			if keep(r, j) {
+				sb.WriteString(strconv.Itoa(j))
+				sb.WriteByte(',')
+				k++
+			}
+		}
+		key := sb.String()
+		if _, ok := groups[key]; !ok {
+			keys = append(keys, key)
+			cost += float64(k) * float64(k) * float64(k) / 3
+		}
+		groups[key] = append(groups[key], r)
+	}
+	info := RefitInfo{Masks: len(keys)}
+	if cost <= cgIterations*2*float64(rows)*float64(c)*float64(c) {
+		sort.Strings(keys)
+		errs := make([]error, len(keys))
+		forChunks(len(keys), 1, func(lo, hi int) {
+			for g := lo; g < hi; g++ {
+				errs[g] = refitGroup(a, b, c, keep, comp, groups[keys[g]])
+			}
+		})
+		for g, err := range errs {
+			if err != nil {
+				return info, fmt.Errorf("refit: row %d: %w", groups[keys[g]][0], err)
+			}
+		}
+		return info, nil
+	}
+	mask := make([]float64, rows*c)
+	for r := range rows {
+		for j := range c {
+			if keep(r, j) {
+				mask[r*c+j] = 1
+			}
+		}
+	}
+	info.Iterations, info.Residual = maskedCG(a, b, mask, comp, 1e-4, 200)
+	return info, nil
+}
+
+// refitGroup solves the rows that keep the same features by one Cholesky
+// factorization.
+func refitGroup(a, b []float64, c int, keep func(r, j int) bool, comp Weight, rows []int) error {
+	var kept []int
+	for j := range c {
+		if keep(rows[0], j) {
+			kept = append(kept, j)
 		}
 	}
 	for _, r := range rows {
 		clear(comp.Row(r))
 	}
-	k := len(keep)
+	k := len(kept)
 	if k == 0 {
 		return nil
 	}
 	s := mat.NewSymDense(k, nil)
-	for p, i := range keep {
+	for p, i := range kept {
 		for q := p; q < k; q++ {
-			s.SetSym(p, q, a[i*c+keep[q]])
+			s.SetSym(p, q, a[i*c+kept[q]])
 		}
-		s.SetSym(p, p, s.At(p, p)+lambda)
 	}
 	var ch mat.Cholesky
 	if !ch.Factorize(s) {
@@ -262,8 +260,8 @@ func refitGroup(a []float64, c int, lambda float64, b *mat.Dense, comp Weight, r
 	}
 	rhs := mat.NewDense(k, len(rows), nil)
 	for q, r := range rows {
-		for p, i := range keep {
-			rhs.Set(p, q, b.At(i, r))
+		for p, i := range kept {
+			rhs.Set(p, q, b[r*c+i])
 		}
 	}
 	var x mat.Dense
@@ -272,7 +270,7 @@ func refitGroup(a []float64, c int, lambda float64, b *mat.Dense, comp Weight, r
 	}
 	for q, r := range rows {
 		row := comp.Row(r)
-		for p, j := range keep {
+		for p, j := range kept {
 			row[j] = float32(x.At(p, q))
 		}
 	}

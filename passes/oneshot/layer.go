@@ -116,38 +116,18 @@ func tapMajor(features, taps int) []int {
 	return perm
 }
 
-// assignLevels sets each layer's level: the number of layers on the
-// longest path from the model's inputs to its activation (a layer with
+// assignLevels sets each layer's level (calib.Levels; a layer with
 // several uses takes the deepest).
 func assignLevels(m *graph.Model, ls []*layer) error {
-	order, err := m.Graph.Toposort()
-	if err != nil {
-		return err
-	}
-	at := map[*graph.Node][]*layer{}
+	var nodes []*graph.Node
 	for _, l := range ls {
 		for _, u := range l.uses {
-			at[u.node] = append(at[u.node], l)
+			nodes = append(nodes, u.node)
 		}
 	}
-	depth := map[*graph.Value]int{}
-	level := map[*graph.Node]int{}
-	for _, n := range order {
-		d := 0
-		for _, v := range n.Inputs() {
-			if v != nil {
-				d = max(d, depth[v])
-			}
-		}
-		if at[n] != nil {
-			level[n] = d
-			d++
-		}
-		for _, v := range n.Outputs() {
-			if v != nil {
-				depth[v] = d
-			}
-		}
+	level, err := calib.Levels(m, nodes)
+	if err != nil {
+		return err
 	}
 	for _, l := range ls {
 		l.level = 0

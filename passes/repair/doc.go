@@ -28,18 +28,24 @@
 // compensate for what earlier ones lost (a classifier head behind pruned
 // blocks); layers=changed refits only the changed ones.
 //
-// Statistics. Layers are fitted one after the other in graph order, each
-// on two captures through passes/calib with the same samples: the
-// reference model's input of the layer (X) and the current model's (X'),
-// which already reflects the layers repaired before it. From them come
-// X'ᵀX' (obs.Hessian), X'ᵀX and the means (obs.Cross).
+// Statistics. Layers are fitted level by level (calib.Levels, as
+// passes/oneshot does): the layers of one level are captured together in
+// one run of each model, after the levels before them are refitted, so
+// each layer sees X', its input in the model being repaired (which
+// reflects the layers repaired before it). The target is the original
+// layer's output Y = X·origᵀ on its input X in the reference model, for
+// the same samples. mode=lsq accumulates X'ᵀX' (obs.Hessian) and X'ᵀY
+// with the means (obs.Targets); mode=bias only the means of X' and of X
+// (one run of the reference serves every level).
 //
-// Modes. mode=bias adds E[X·W] − E[X'·W'] to each output's bias (bias
+// Modes. mode=bias adds E[Y] − E[X'·W'] to each output's bias (bias
 // correction). mode=lsq (the default) first re-fits the kept weights by
 // ridge least squares on centred activations to the original outputs —
 // zeros stay zero, so a sparsity mask is respected — then corrects the
-// bias; together that is the best affine fit with the mask. ridge= is λ
-// as a fraction of the mean activation variance.
+// bias; together that is the best affine fit with the mask (obs.Refit:
+// one Cholesky per distinct kept set, or conjugate gradients over all rows
+// when the rows have many). ridge= is λ per input feature, as a fraction
+// of that feature's variance.
 //
 // Bias. A Gemm or Conv without one gets a new initializer; one whose bias
 // is shared gets its own copy. A MatMul whose only use is an Add of a
