@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Float16 and bfloat16 conversions. Float32 to a 16-bit type rounds to
@@ -177,4 +178,22 @@ func Float32sToFloat16s(dst []byte, src []float32) {
 		dst[2*i] = byte(h)
 		dst[2*i+1] = byte(h >> 8)
 	}
+}
+
+// BytesAsUint16s views little-endian 16-bit data (float16, bfloat16) as
+// uint16 bit patterns without copying when b is 2-byte aligned or the
+// processor loads unaligned values natively, and copies otherwise.
+func BytesAsUint16s(b []byte) []uint16 {
+	n := len(b) / 2
+	if n == 0 {
+		return []uint16{}
+	}
+	if unalignedOK || uintptr(unsafe.Pointer(&b[0]))%2 == 0 {
+		return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]uint16, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return out
 }
