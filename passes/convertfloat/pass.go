@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -56,7 +57,8 @@ type converter struct {
 	casts   map[castKey]*graph.Value
 	touched map[*graph.Graph]bool
 	clamped atomic.Int64
-	threads int // for converting constants
+	threads int                    // for converting constants
+	beyond  map[*graph.Tensor]bool // constants holding finite values beyond ±65504 (to=float16)
 	nCasts  int
 	nConsts int
 }
@@ -81,6 +83,9 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	if err := c.orig.infer(m.Graph); err != nil {
 		return err
+	}
+	if c.to == tFloat16 {
+		c.findBeyond()
 	}
 	m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
@@ -174,7 +179,7 @@ func (c *converter) decide(n *graph.Node) {
 		// Clamping a Clip bound changes nothing in float16; clamping any
 		// other weight would (a BatchNormalization variance of 1e7).
 		for _, v := range n.Inputs() {
-			if t := v.Const(); t != nil && c.source(t.DataType()) && beyondFloat16(t) {
+			if t := v.Const(); t != nil && c.beyond[t] {
 				reason = "a weight exceeds the float16 range (±65504)"
 			}
 		}
@@ -201,6 +206,31 @@ func feedsMainOutput(n *graph.Node) bool {
 	return false
 }
 
+// findBeyond scans every source constant once, in parallel, for finite
+// values beyond the float16 range.
+func (c *converter) findBeyond() {
+	var ts []*graph.Tensor
+	c.m.Graph.Walk(func(g *graph.Graph) {
+		for _, v := range g.Initializers {
+			ts = append(ts, v.Tensor)
+		}
+		for _, n := range g.Nodes {
+			if n.OpType() == "Constant" && n.Domain() == "" && len(n.Outputs()) == 1 && n.Output(0).Const() != nil {
+				ts = append(ts, n.Output(0).Const())
+			}
+		}
+	})
+	ts = slices.DeleteFunc(ts, func(t *graph.Tensor) bool { return t == nil || !c.source(t.DataType()) })
+	found := make([]bool, len(ts))
+	passes.Parallel(len(ts), c.threads, func(i int) { found[i] = beyondFloat16(ts[i]) })
+	c.beyond = map[*graph.Tensor]bool{}
+	for i, t := range ts {
+		if found[i] {
+			c.beyond[t] = true
+		}
+	}
+}
+
 // beyondFloat16 reports whether a finite value of t is beyond ±65504.
 func beyondFloat16(t *graph.Tensor) bool {
 	v, err := t.Floats()
@@ -208,7 +238,8 @@ func beyondFloat16(t *graph.Tensor) bool {
 		return false
 	}
 	for _, x := range v {
-		if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
+		// |x| in (65504, +Inf): the bits of |x| between theirs.
+		if math.Float32bits(x)&0x7FFFFFFF-0x477FE001 < 0x7F800000-0x477FE001 {
 			return true
 		}
 	}
@@ -260,7 +291,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			// around it would absorb the clamping, as native mode's
 			// float32 islands do.
 			n, err := t.Elements()
-			ok = err == nil && n >= minWeightOnly && !(c.to == tFloat16 && beyondFloat16(t))
+			ok = err == nil && n >= minWeightOnly && !c.beyond[t]
 		} else {
 			for _, u := range v.Uses() {
 				if c.want(u.Node, u.Index) != c.to {
@@ -277,11 +308,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			v.SetElemType(c.to)
 		}
 	}
-	// The conversions are independent: large models spend the pass's time
-	// here, so they run on every core.
-	errs := make([]error, len(todo))
-	passes.Parallel(len(todo), c.threads, func(i int) { errs[i] = c.convertTensor(todo[i]) })
-	if err := errors.Join(errs...); err != nil {
+	if err := c.convertTensors(todo); err != nil {
 		return err
 	}
 	c.nConsts += len(todo)
@@ -292,7 +319,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			continue
 		}
 		t := graph.NewTensor(proto.Clone(a.GetT()).(*onnx.TensorProto))
-		if err := c.convertTensor(t); err != nil {
+		if err := c.convertTensors([]*graph.Tensor{t}); err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
 		c.nConsts++
@@ -303,29 +330,56 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 	return nil
 }
 
-// convertTensor stores t in the target type, clamping float16 overflow
-// to ±65504.
-func (c *converter) convertTensor(t *graph.Tensor) error {
-	v, err := t.Floats()
-	if err != nil {
+// chunkElems is the size of the pieces convertTensors splits tensors
+// into, so that one large tensor still spreads over all cores.
+const chunkElems = 1 << 18
+
+// convertTensors stores ts in the target type, clamping float16 overflow
+// to ±65504. Large models spend the pass's time here: the tensors are
+// converted in chunks on every core, each read once.
+func (c *converter) convertTensors(ts []*graph.Tensor) error {
+	vals := make([][]float32, len(ts))
+	outs := make([][]byte, len(ts))
+	errs := make([]error, len(ts))
+	size := onnx.ElemBits(c.to) / 8
+	// Floats is a view for float32 and decodes the 16-bit types.
+	passes.Parallel(len(ts), c.threads, func(i int) {
+		v, err := ts[i].Floats()
+		if err != nil {
+			errs[i] = fmt.Errorf("constant %q: %w", ts[i].Name(), err)
+			return
+		}
+		vals[i], outs[i] = v, make([]byte, size*len(v))
+	})
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if c.to == tFloat16 && beyondFloat16(t) {
-		v = append([]float32(nil), v...) // Floats may give a read-only view
-		for i, x := range v {
-			if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
-				v[i] = float32(math.Copysign(onnx.MaxFloat16, float64(x)))
-				c.clamped.Add(1)
-			}
+	type piece struct{ t, off, end int }
+	var pieces []piece
+	for i, v := range vals {
+		for off := 0; off < len(v); off += chunkElems {
+			pieces = append(pieces, piece{i, off, min(off+chunkElems, len(v))})
 		}
 	}
-	raw, err := onnx.EncodeFloats(c.to, v)
-	if err != nil {
-		return err
+	passes.Parallel(len(pieces), c.threads, func(j int) {
+		p := pieces[j]
+		src, dst := vals[p.t][p.off:p.end], outs[p.t][size*p.off:size*p.end]
+		switch c.to {
+		case tFloat16:
+			if n := onnx.Float32sToFloat16sClamped(dst, src); n > 0 {
+				c.clamped.Add(int64(n))
+			}
+		case tBFloat:
+			onnx.Float32sToBFloat16s(dst, src)
+		default:
+			copy(dst, onnx.Float32sAsBytes(src))
+		}
+	})
+	for i, t := range ts {
+		to := c.to
+		t.Proto.DataType = &to
+		t.SetRaw(outs[i])
 	}
-	to := c.to
-	t.Proto.DataType = &to
-	t.SetRaw(raw)
 	return nil
 }
 
