@@ -179,6 +179,7 @@ func float32sToFloat16s(dst []byte, src []float32, clamp bool) (clamped int) {
 	}
 	d := BytesAsUint16s(dst)
 	aliased := &d[0] == (*uint16)(unsafe.Pointer(&dst[0]))
+	d = d[:len(src)] // no bounds checks in the loop
 	for i, f := range src {
 		b := math.Float32bits(f)
 		abs := b & 0x7FFFFFFF
