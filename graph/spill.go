@@ -63,29 +63,35 @@ func (t *Tensor) loadRange() ([]byte, error) {
 }
 
 // rangedFloat32s returns the values of an external float32 tensor read on
-// demand; for changing, the buffer read (the tensor's own) becomes its
-// raw_data, marked as changed in place so it keeps its place in the side
-// file, as a change inside a wholly read file does.
+// demand (see rangedRaw).
 func (t *Tensor) rangedFloat32s(mutable bool) ([]float32, error) {
 	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
 		return nil, fmt.Errorf("tensor %q is %s, not float32", t.Name(), onnx.DataTypeName(t.DataType()))
 	}
-	raw, err := t.loadRange()
+	raw, err := t.rangedRaw(mutable)
 	if err != nil {
 		return nil, err
 	}
-	v := onnx.BytesAsFloat32s(raw) // a buffer of our own: aligned, no copy
-	if !mutable {
-		return v, nil
+	return onnx.BytesAsFloat32s(raw), nil // a buffer of our own: aligned, no copy
+}
+
+// rangedRaw returns the bytes of an external tensor read on demand; for
+// changing, the buffer read (the tensor's own) becomes its raw_data,
+// marked as changed in place so it keeps its place in the side file, as a
+// change inside a wholly read file does.
+func (t *Tensor) rangedRaw(mutable bool) ([]byte, error) {
+	raw, err := t.loadRange()
+	if err != nil || !mutable {
+		return raw, err
 	}
 	r := &t.ranged
 	r.mu.Lock()
-	onnx.SetRaw(t.Proto, onnx.Float32sAsBytes(v))
+	onnx.SetRaw(t.Proto, raw)
 	t.store.MarkInPlace(t.Proto)
 	r.loaded = nil
 	r.mu.Unlock()
 	t.markOwned()
-	return v, nil
+	return raw, nil
 }
 
 // Release tells the model that the pass is done with the tensor's bytes

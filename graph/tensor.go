@@ -160,6 +160,35 @@ func (t *Tensor) MutableFloat32s() ([]float32, error) {
 	return c, nil
 }
 
+// MutableRaw returns the tensor's data in raw form (see Raw) for changing
+// in place, under MutableFloat32s's rules: the tensor's own bytes when it
+// owns them (raw_data, or its bytes in a privately mapped or on-demand
+// read external file), else a private copy that becomes its raw_data
+// (typed fields are converted once). Changes are visible in the written
+// model.
+func (t *Tensor) MutableRaw() ([]byte, error) {
+	if t.inRange() {
+		return t.rangedRaw(true)
+	}
+	p := t.Proto
+	typed := !p.IsExternal() && p.RawData == nil
+	raw, err := t.Raw()
+	if err != nil {
+		return nil, err
+	}
+	if typed {
+		t.SetRaw(raw) // Raw encoded the typed field into a new slice
+		return raw, nil
+	}
+	if !t.shared && !t.borrowedBytes() {
+		return raw, nil
+	}
+	c := make([]byte, len(raw))
+	copy(c, raw)
+	t.SetRaw(c)
+	return c, nil
+}
+
 // borrowedBytes reports whether the tensor's bytes belong to a proto the
 // caller holds, or are shared with a clone, and have not been copied yet.
 func (t *Tensor) borrowedBytes() bool {

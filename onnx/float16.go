@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Float16 and bfloat16 conversions. Float32 to a 16-bit type rounds to
@@ -139,9 +140,7 @@ func EncodeFloats(dt int32, v []float32) ([]byte, error) {
 	case TensorProto_FLOAT16:
 		Float32sToFloat16s(out, v)
 	case TensorProto_BFLOAT16:
-		for i, x := range v {
-			binary.LittleEndian.PutUint16(out[2*i:], Float32ToBFloat16(x))
-		}
+		Float32sToBFloat16s(out, v)
 	}
 	return out, nil
 }
@@ -149,9 +148,10 @@ func EncodeFloats(dt int32, v []float32) ([]byte, error) {
 // Float16sToFloat32s converts little-endian float16 bytes src into dst
 // (len(src) must be 2*len(dst)).
 func Float16sToFloat32s(dst []float32, src []byte) {
-	src = src[:2*len(dst)]
-	for i := range dst {
-		h := uint32(src[2*i]) | uint32(src[2*i+1])<<8
+	s := BytesAsUint16s(src[:2*len(dst)])
+	s = s[:len(dst)]
+	for i, x := range s {
+		h := uint32(x)
 		e := h & 0x7C00
 		if e != 0 && e != 0x7C00 { // normal: the common case, no branches
 			dst[i] = math.Float32frombits((h&0x8000)<<16 | (h&0x7FFF)<<13 + 112<<23)
@@ -163,18 +163,67 @@ func Float16sToFloat32s(dst []float32, src []byte) {
 
 // Float32sToFloat16s converts src into little-endian float16 bytes dst
 // (len(dst) must be 2*len(src)), rounding to nearest even.
-func Float32sToFloat16s(dst []byte, src []float32) {
+func Float32sToFloat16s(dst []byte, src []float32) { float32sToFloat16s(dst, src, false) }
+
+// Float32sToFloat16sClamped is Float32sToFloat16s with finite values
+// beyond ±65504 stored as ±65504 instead of rounding to infinity (or, just
+// above 65504, down to it); it returns how many values were beyond.
+func Float32sToFloat16sClamped(dst []byte, src []float32) (clamped int) {
+	return float32sToFloat16s(dst, src, true)
+}
+
+func float32sToFloat16s(dst []byte, src []float32, clamp bool) (clamped int) {
 	dst = dst[:2*len(src)]
+	if len(src) == 0 {
+		return 0
+	}
+	d := BytesAsUint16s(dst)
+	aliased := &d[0] == (*uint16)(unsafe.Pointer(&dst[0]))
+	d = d[:len(src)] // no bounds checks in the loop
 	for i, f := range src {
 		b := math.Float32bits(f)
 		abs := b & 0x7FFFFFFF
-		var h uint16
-		if abs-0x38800000 < 0x477FF000-0x38800000 { // normal result
-			h = uint16(b>>16)&0x8000 | uint16((abs-0x38000000+0xFFF+(abs>>13)&1)>>13)
-		} else {
-			h = Float32ToFloat16(f)
+		switch {
+		case abs-0x38800000 <= 0x477FE000-0x38800000: // a normal float16 up to 65504
+			d[i] = uint16(b>>16)&0x8000 | uint16((abs-0x38000000+0xFFF+(abs>>13)&1)>>13)
+		case clamp && abs > 0x477FE000 && abs < 0x7F800000:
+			d[i] = uint16(b>>16)&0x8000 | 0x7BFF
+			clamped++
+		default:
+			d[i] = Float32ToFloat16(f)
 		}
-		dst[2*i] = byte(h)
-		dst[2*i+1] = byte(h >> 8)
 	}
+	if !aliased { // a misaligned dst on a processor that needs alignment
+		for i, h := range d {
+			binary.LittleEndian.PutUint16(dst[2*i:], h)
+		}
+	}
+	return clamped
+}
+
+// Float32sToBFloat16s converts src into little-endian bfloat16 bytes dst
+// (len(dst) must be 2*len(src)), rounding to nearest even.
+func Float32sToBFloat16s(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
+	for i, x := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], Float32ToBFloat16(x))
+	}
+}
+
+// BytesAsUint16s views little-endian 16-bit data (float16, bfloat16) as
+// uint16 bit patterns without copying when b is 2-byte aligned or the
+// processor loads unaligned values natively, and copies otherwise.
+func BytesAsUint16s(b []byte) []uint16 {
+	n := len(b) / 2
+	if n == 0 {
+		return []uint16{}
+	}
+	if unalignedOK || uintptr(unsafe.Pointer(&b[0]))%2 == 0 {
+		return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]uint16, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return out
 }

@@ -197,3 +197,23 @@ func BenchmarkFloat16sToFloat32s(b *testing.B) {
 		Float16sToFloat32s(src, raw)
 	}
 }
+
+// TestFloat32sToFloat16sClamped: finite values beyond ±65504 become
+// ±65504 and are counted; everything else converts as Float32ToFloat16.
+func TestFloat32sToFloat16sClamped(t *testing.T) {
+	inf := float32(math.Inf(1))
+	src := []float32{65504, 65505, -65519, 65520, 1e10, -3e38, inf, -inf, float32(math.NaN()), 1, -2, 6e-8, 0}
+	want := []uint16{0x7BFF, 0x7BFF, 0xFBFF, 0x7BFF, 0x7BFF, 0xFBFF, 0x7C00, 0xFC00, 0x7E00, 0x3C00, 0xC000, 0x0001, 0}
+	for off := range 2 { // an odd offset: dst not 2-byte aligned
+		buf := make([]byte, 2*len(src)+1)
+		dst := buf[off : off+2*len(src)]
+		if n := Float32sToFloat16sClamped(dst, src); n != 5 {
+			t.Errorf("clamped %d values, want 5", n)
+		}
+		for i, w := range want {
+			if got := uint16(dst[2*i]) | uint16(dst[2*i+1])<<8; got != w {
+				t.Errorf("offset %d: %g became %#04x, want %#04x", off, src[i], got, w)
+			}
+		}
+	}
+}

@@ -44,6 +44,7 @@ func Open(m *graph.Model, cfg Config, targets []string) (*Capture, error) {
 	}
 	var outs []*onnx.ValueInfoProto
 	outIndex := map[string]int{}
+	var types map[*graph.Value]int32 // inferred, for values of unknown type
 	for _, name := range targets {
 		if _, dup := outIndex[name]; dup {
 			return nil, fmt.Errorf("calibration: value %q is listed twice", name)
@@ -59,9 +60,9 @@ func Open(m *graph.Model, cfg Config, targets []string) (*Capture, error) {
 		case v.IsConstant():
 			return nil, fmt.Errorf("calibration: %q is a constant, not an activation", name)
 		}
-		et := v.ElemType()
-		if et == 0 {
-			et = int32(onnx.TensorProto_FLOAT) // unknown: the activations this package is for
+		et, err := captureType(m, v, &types)
+		if err != nil {
+			return nil, err
 		}
 		n := name
 		outIndex[name] = len(outs)
@@ -119,6 +120,27 @@ func Open(m *graph.Model, cfg Config, targets []string) (*Capture, error) {
 	return c, nil
 }
 
+// captureType is the element type to declare for captured value v: its
+// own, else the one inferred from the ops producing it (a float16 model's
+// activations are float16), else float32, the activations this package
+// is for. types caches the inference across calls.
+func captureType(m *graph.Model, v *graph.Value, types *map[*graph.Value]int32) (int32, error) {
+	if et := v.ElemType(); et != 0 {
+		return et, nil
+	}
+	if *types == nil {
+		ts, err := graph.ElemTypes(m.Graph)
+		if err != nil {
+			return 0, fmt.Errorf("calibration: inferring the type of %q: %w", v.Name, err)
+		}
+		*types = ts
+	}
+	if et := (*types)[v]; et != 0 {
+		return et, nil
+	}
+	return int32(onnx.TensorProto_FLOAT), nil
+}
+
 // Samples is the number of calibration samples Each runs.
 func (c *Capture) Samples() int { return c.src.n }
 
@@ -127,7 +149,7 @@ func (c *Capture) Targets() []string { return c.targets }
 
 // Each runs every calibration sample through the model, in order, and
 // calls fn for each target of that sample, in Open's order, with the
-// captured tensor (for float32 activations, Rows gives the [rows,
+// captured tensor (for float activations, Rows gives the [rows,
 // features] view). The tensor is fn's to keep, but keeping it is what
 // makes memory grow: at most one sample's inputs and target tensors are
 // held by Each at a time. An error from fn stops Each and is returned.

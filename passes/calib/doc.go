@@ -9,7 +9,10 @@
 // features] and Im2Col unfolds a Conv input into per-group patch matrices;
 // the accumulators L2, Mean and Gram turn them into per-layer statistics
 // (adapters over internal/obs: ColumnStats and Hessian, which the
-// compression kernels take).
+// compression kernels take). A float16 or bfloat16 model's activations are
+// captured in their own type (a captured value of unknown type is declared
+// with graph.ElemTypes' inference) and decoded by Rows, Im2Col and Floats,
+// so statistics are always accumulated in float32 or float64.
 //
 // Samples come from Config.Source: "random" (seeded, like `onnxopt
 // verify`; dynamic dimensions other than the batch must be sized with

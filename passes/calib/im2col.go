@@ -115,11 +115,9 @@ func Im2Col(x *ort.Tensor, c Conv) ([]Matrix, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	if x.DType != ort.Float32 {
-		return nil, fmt.Errorf("im2col: input is %v, want float32", x.DType)
-	}
-	if err := x.Check(); err != nil {
-		return nil, err
+	src, err := Floats(x) // float16 activations are decoded once
+	if err != nil {
+		return nil, fmt.Errorf("im2col: %w", err)
 	}
 	var n, ch, h, w int
 	switch len(x.Shape) {
@@ -159,7 +157,6 @@ func Im2Col(x *ort.Tensor, c Conv) ([]Matrix, error) {
 	if 4*int64(rows)*int64(feats)*int64(c.Group) > onnx.MaxTensorBytes {
 		return nil, fmt.Errorf("im2col: %d rows × %d features × %d groups is too large", rows, feats, c.Group)
 	}
-	src := onnx.BytesAsFloat32s(x.Raw)
 	out := make([]Matrix, c.Group)
 	for g := range out {
 		m := Matrix{Rows: rows, Cols: feats, Data: make([]float32, rows*feats)}

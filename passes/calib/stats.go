@@ -27,26 +27,47 @@ func (x Matrix) values() ([]float32, error) {
 	return x.Data, nil
 }
 
-// Rows views a float32 tensor as [rows, features]: the last dimension is
+// Rows views a float tensor as [rows, features]: the last dimension is
 // the features, all leading dimensions are flattened into rows (a rank-1
-// tensor is one row). The data is shared with t, not copied.
+// tensor is one row). Float32 data is shared with t, not copied; float16
+// and bfloat16 activations (a float16 model's) are decoded, so the
+// statistics are always computed in float32.
 func Rows(t *ort.Tensor) (Matrix, error) {
-	if t.DType != ort.Float32 {
-		return Matrix{}, fmt.Errorf("activation is %v, want float32", t.DType)
-	}
 	if len(t.Shape) == 0 {
 		return Matrix{}, fmt.Errorf("activation is a scalar, want at least one dimension")
 	}
-	if err := t.Check(); err != nil {
+	data, err := Floats(t)
+	if err != nil {
 		return Matrix{}, err
 	}
 	cols := int(t.Shape[len(t.Shape)-1])
-	n := t.Len()
 	rows := 0
 	if cols > 0 {
-		rows = n / cols
+		rows = len(data) / cols
 	}
-	return Matrix{Rows: rows, Cols: cols, Data: onnx.BytesAsFloat32s(t.Raw)}, nil
+	return Matrix{Rows: rows, Cols: cols, Data: data}, nil
+}
+
+// Floats returns the values of a float32, float16 or bfloat16 tensor as
+// float32: a view of a float32 tensor's data, decoded otherwise. Other
+// types are an error naming the type.
+func Floats(t *ort.Tensor) ([]float32, error) {
+	switch t.DType {
+	case ort.Float32, ort.Float16, ort.BFloat16:
+	default:
+		return nil, fmt.Errorf("activation is %s, want float32, float16 or bfloat16", onnx.DataTypeName(int32(t.DType)))
+	}
+	if err := t.Check(); err != nil {
+		return nil, err
+	}
+	if t.DType == ort.Float32 {
+		return onnx.BytesAsFloat32s(t.Raw), nil
+	}
+	x := make([]float32, t.Len())
+	if err := onnx.DecodeFloats(int32(t.DType), x, t.Raw); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // Accumulator gathers per-layer statistics over calibration rows. Every

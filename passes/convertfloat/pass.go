@@ -1,9 +1,7 @@
 package convertfloat
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -36,6 +34,13 @@ var Pass = &passes.Pass{
 
 func init() { passes.Register(Pass) }
 
+// Element types, short.
+const (
+	tFloat   = int32(onnx.TensorProto_FLOAT)
+	tFloat16 = int32(onnx.TensorProto_FLOAT16)
+	tBFloat  = int32(onnx.TensorProto_BFLOAT16)
+)
+
 var typeNames = map[string]int32{"float16": tFloat16, "bfloat16": tBFloat, "float32": tFloat}
 
 // minWeightOnly is the smallest constant compute=float32 converts: below
@@ -49,14 +54,15 @@ type converter struct {
 	keepIO  bool
 	weights bool // compute=float32
 	userBlk map[string]bool
-	orig    types
+	orig    map[*graph.Value]int32 // element types before the pass
 	newT    map[*graph.Value]int32
 	mode    map[*graph.Node]bool // true: computes in the target type
 	reasons map[string]int       // "Op: reason" -> node count
 	casts   map[castKey]*graph.Value
 	touched map[*graph.Graph]bool
 	clamped atomic.Int64
-	threads int // for converting constants
+	threads int                    // for converting constants
+	beyond  map[*graph.Tensor]bool // constants holding finite values beyond ±65504 (to=float16)
 	nCasts  int
 	nConsts int
 }
@@ -70,7 +76,7 @@ type castKey struct {
 func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	c := &converter{
 		m: m, to: typeNames[a.String("to")], keepIO: a.Bool("keep-io"), weights: a.String("compute") == "float32",
-		threads: ctx.Threads, userBlk: map[string]bool{}, orig: types{}, newT: map[*graph.Value]int32{}, mode: map[*graph.Node]bool{},
+		threads: ctx.Threads, userBlk: map[string]bool{}, newT: map[*graph.Value]int32{}, mode: map[*graph.Node]bool{},
 		reasons: map[string]int{}, casts: map[castKey]*graph.Value{}, touched: map[*graph.Graph]bool{},
 	}
 	if v := m.Opset(""); c.to == tBFloat && v < 13 {
@@ -79,15 +85,19 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	for _, op := range a.List("block") {
 		c.userBlk[op] = true
 	}
-	if err := c.orig.infer(m.Graph); err != nil {
+	orig, err := graph.ElemTypes(m.Graph)
+	if err != nil {
 		return err
+	}
+	c.orig = orig
+	if c.to == tFloat16 {
+		c.findBeyond()
 	}
 	m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
 			c.decide(n)
 		}
 	})
-	var err error
 	m.Graph.Walk(func(g *graph.Graph) {
 		if err == nil {
 			err = c.convertConstants(g)
@@ -174,7 +184,7 @@ func (c *converter) decide(n *graph.Node) {
 		// Clamping a Clip bound changes nothing in float16; clamping any
 		// other weight would (a BatchNormalization variance of 1e7).
 		for _, v := range n.Inputs() {
-			if t := v.Const(); t != nil && c.source(t.DataType()) && beyondFloat16(t) {
+			if t := v.Const(); t != nil && c.beyond[t] {
 				reason = "a weight exceeds the float16 range (±65504)"
 			}
 		}
@@ -196,20 +206,6 @@ func feedsMainOutput(n *graph.Node) bool {
 			if v != nil && o == v {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// beyondFloat16 reports whether a finite value of t is beyond ±65504.
-func beyondFloat16(t *graph.Tensor) bool {
-	v, err := t.Floats()
-	if err != nil {
-		return false
-	}
-	for _, x := range v {
-		if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
-			return true
 		}
 	}
 	return false
@@ -260,7 +256,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			// around it would absorb the clamping, as native mode's
 			// float32 islands do.
 			n, err := t.Elements()
-			ok = err == nil && n >= minWeightOnly && !(c.to == tFloat16 && beyondFloat16(t))
+			ok = err == nil && n >= minWeightOnly && !c.beyond[t]
 		} else {
 			for _, u := range v.Uses() {
 				if c.want(u.Node, u.Index) != c.to {
@@ -277,11 +273,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			v.SetElemType(c.to)
 		}
 	}
-	// The conversions are independent: large models spend the pass's time
-	// here, so they run on every core.
-	errs := make([]error, len(todo))
-	passes.Parallel(len(todo), c.threads, func(i int) { errs[i] = c.convertTensor(todo[i]) })
-	if err := errors.Join(errs...); err != nil {
+	if err := c.convertTensors(todo); err != nil {
 		return err
 	}
 	c.nConsts += len(todo)
@@ -292,7 +284,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			continue
 		}
 		t := graph.NewTensor(proto.Clone(a.GetT()).(*onnx.TensorProto))
-		if err := c.convertTensor(t); err != nil {
+		if err := c.convertTensors([]*graph.Tensor{t}); err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
 		c.nConsts++
@@ -300,32 +292,6 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 		na.T = t.Proto
 		n.SetAttr(na)
 	}
-	return nil
-}
-
-// convertTensor stores t in the target type, clamping float16 overflow
-// to ±65504.
-func (c *converter) convertTensor(t *graph.Tensor) error {
-	v, err := t.Floats()
-	if err != nil {
-		return err
-	}
-	if c.to == tFloat16 && beyondFloat16(t) {
-		v = append([]float32(nil), v...) // Floats may give a read-only view
-		for i, x := range v {
-			if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
-				v[i] = float32(math.Copysign(onnx.MaxFloat16, float64(x)))
-				c.clamped.Add(1)
-			}
-		}
-	}
-	raw, err := onnx.EncodeFloats(c.to, v)
-	if err != nil {
-		return err
-	}
-	to := c.to
-	t.Proto.DataType = &to
-	t.SetRaw(raw)
 	return nil
 }
 

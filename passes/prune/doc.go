@@ -1,5 +1,5 @@
-// Package prune is the onnxopt pass "prune": magnitude pruning of float32
-// weights.
+// Package prune is the onnxopt pass "prune": magnitude pruning of float
+// weights (float32, float16, bfloat16, float64), each kept in its type.
 //
 // The weights are the constants (initializers or Constant nodes, in any
 // graph, subgraphs included) feeding the weight input of the selected ops:
@@ -36,4 +36,8 @@
 // |w| (three histogram passes over the data, no sort and no copy), in
 // parallel across tensors (scope=tensor) or across chunks of all the
 // tensors (scope=global); results do not depend on the thread count.
+// float16 and bfloat16 weights are never decoded: the 15 magnitude bits of
+// each value index a table of the float32 key of the same number, so they
+// rank exactly as their float32 values would (mixed types included), and
+// the chosen elements are zeroed in the tensor's own 16-bit bytes.
 package prune

@@ -40,9 +40,11 @@ var chunkElems = 1 << 18
 type item struct {
 	w       *passes.Weight
 	n       int64     // elements
-	v       []float32 // the values while held: a read-only view for float32, else decoded
-	chunks  []*chunk  // consecutive pieces of v
-	offs    []int     // offset of each chunk in v
+	v       []float32 // the values while held: a read-only view for float32, decoded for float64
+	h       []uint16  // or, for float16 and bfloat16, a read-only view of their bits
+	tab     *keyTable // h's key table
+	chunks  []*chunk  // consecutive pieces of v or h
+	offs    []int     // offset of each chunk in v or h
 	zeros   int64
 	changed int64 // nonzero elements the pass zeroes
 	err     error
@@ -67,7 +69,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	prog := newProgress(ctx, len(items))
 	// Streaming, the weights in flight stay within the store's budget.
 	each := func(fn func(i int)) {
-		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return 4 * items[i].n }, fn)
+		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return items[i].held() }, fn)
 	}
 	switch {
 	case cfg.useThresh:
@@ -75,7 +77,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		each(func(i int) {
 			it := items[i]
 			if it.load() {
-				it.split(len(it.v))
+				it.split(it.len())
 				for _, c := range it.chunks {
 					c.countBelow(t)
 				}
@@ -94,7 +96,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		each(func(i int) {
 			it := items[i]
 			if it.load() {
-				it.split(len(it.v))
+				it.split(it.len())
 				c := it.chunks[0]
 				c.countBelow(cut.t)
 				c.quota = cut.quotas[i]
@@ -113,7 +115,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 			}
 			it.split(chunkElems)
 			all = append(all, it.chunks...)
-			n += int64(len(it.v))
+			n += int64(it.len())
 		}
 		k := int64(math.Round(cfg.sparsity * float64(n)))
 		cut := countOrSelect(all, k, ctx.Threads)
@@ -127,8 +129,8 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		each(func(i int) {
 			it := items[i]
 			if it.load() {
-				it.split(len(it.v))
-				k := int64(math.Round(cfg.sparsity * float64(len(it.v))))
+				it.split(it.len())
+				k := int64(math.Round(cfg.sparsity * float64(it.len())))
 				cut := countOrSelect(it.chunks, k, 1)
 				it.finish(cut.t)
 			}
@@ -173,8 +175,22 @@ func selectWeights(ctx *passes.Context, m *graph.Model, sel passes.Selection) ([
 }
 
 // load reads the item's values (read-only), recording a failure in it.err.
+// 16-bit floats are not decoded: their bits are ranked through a key table.
 func (it *item) load() bool {
-	v, err := it.w.Tensor.Floats()
+	t := it.w.Tensor
+	if tab := keysOf(t.DataType()); tab != nil {
+		raw, err := t.Raw()
+		if err == nil && int64(len(raw)) != 2*it.n {
+			err = fmt.Errorf("%d bytes of data for %d 16-bit values", len(raw), it.n)
+		}
+		if err != nil {
+			it.err = fmt.Errorf("weight %q of %s: %w", it.w.Value.Name, it.w.Node, err)
+			return false
+		}
+		it.h, it.tab = onnx.BytesAsUint16s(raw), tab
+		return true
+	}
+	v, err := t.Floats()
 	if err != nil {
 		it.err = fmt.Errorf("weight %q of %s: %w", it.w.Value.Name, it.w.Node, err)
 		return false
@@ -183,33 +199,59 @@ func (it *item) load() bool {
 	return true
 }
 
+// held is how many bytes the item holds while loaded: the tensor's, and
+// a decoded copy of a float64 tensor.
+func (it *item) held() int64 {
+	b := it.w.Tensor.Bytes()
+	if it.w.Tensor.DataType() == int32(onnx.TensorProto_DOUBLE) {
+		b += 4 * it.n
+	}
+	return b
+}
+
+// len returns the number of values held.
+func (it *item) len() int {
+	if it.tab != nil {
+		return len(it.h)
+	}
+	return len(it.v)
+}
+
 // release lets the tensor's bytes go (to the output, when streaming) and
 // drops the item's views of them.
 func (it *item) release() {
 	if err := it.w.Tensor.Release(); err != nil && it.err == nil {
 		it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
 	}
-	it.v, it.chunks, it.offs = nil, nil, nil
+	it.v, it.h, it.chunks, it.offs = nil, nil, nil, nil
 }
 
 // split cuts the item's values into chunks of at most size elements.
 func (it *item) split(size int) {
 	it.chunks, it.offs = nil, nil
 	size = max(size, 1)
+	n := it.len()
 	for off := 0; ; off += size {
-		end := min(off+size, len(it.v))
-		it.chunks = append(it.chunks, &chunk{v: it.v[off:end]})
+		end := min(off+size, n)
+		c := &chunk{tab: it.tab}
+		if it.tab != nil {
+			c.h = it.h[off:end]
+		} else {
+			c.v = it.v[off:end]
+		}
+		it.chunks = append(it.chunks, c)
 		it.offs = append(it.offs, off)
-		if end == len(it.v) {
+		if end == n {
 			return
 		}
 	}
 }
 
 // finish applies the cut t to the item, whose chunks hold their counts,
-// copying the values only when something changes. A float32 tensor is
-// changed in place; other float types are zeroed in their decoded copy and
-// written back in their own type (values left alone keep their bits).
+// copying the values only when something changes. float32, float16 and
+// bfloat16 tensors are changed in place (their own bytes, or a private
+// copy: see graph.Tensor.MutableRaw), so values left alone keep their
+// bits; float64 ones are zeroed in their decoded copy and written back.
 func (it *item) finish(t uint32) {
 	for _, c := range it.chunks {
 		it.zeros += c.zeros
@@ -218,24 +260,39 @@ func (it *item) finish(t uint32) {
 	if it.changed == 0 {
 		return
 	}
+	if err := it.zero(t); err != nil {
+		it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
+	}
+}
+
+// zero applies the cut t to the tensor.
+func (it *item) zero(t uint32) error {
 	tensor := it.w.Tensor
+	if it.tab != nil {
+		raw, err := tensor.MutableRaw()
+		if err != nil {
+			return err
+		}
+		for i, c := range it.chunks {
+			apply16(raw[2*it.offs[i]:], c.h, c.tab, t, c.quota)
+		}
+		return nil
+	}
 	v := it.v
 	float32s := tensor.DataType() == int32(onnx.TensorProto_FLOAT)
 	if float32s {
 		var err error
 		if v, err = tensor.MutableFloat32s(); err != nil {
-			it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
-			return
+			return err
 		}
 	}
 	for i, c := range it.chunks {
 		apply(v[it.offs[i]:it.offs[i]+len(c.v)], t, c.quota)
 	}
 	if !float32s {
-		if err := tensor.SetFloats(v); err != nil {
-			it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
-		}
+		return tensor.SetFloats(v)
 	}
+	return nil
 }
 
 func report(ctx *passes.Context, items []*item) error {

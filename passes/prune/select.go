@@ -19,7 +19,9 @@ const maxBins = 1 << 11
 
 // chunk is a run of one tensor's values that a goroutine scans.
 type chunk struct {
-	v []float32
+	v   []float32 // float32 values, or
+	h   []uint16  // 16-bit float bit patterns with their key table
+	tab *keyTable
 	// Filled by selectSmallest.
 	hist  []int64
 	zeros int64 // elements equal to zero
@@ -57,9 +59,9 @@ func selectSmallest(chunks []*chunk, k int64, threads int) cut {
 			h := c.hist[:dm+1]
 			clear(h)
 			if li == 0 {
-				c.zeros = histogramFirst(h, c.v, l.shift)
+				c.zeros = c.histogramFirst(h, l.shift)
 			} else {
-				histogram(h, c.v, prefix, mask, l.shift, dm)
+				c.histogram(h, prefix, mask, l.shift, dm)
 			}
 		})
 		clear(total[:])
@@ -91,6 +93,25 @@ func selectSmallest(chunks []*chunk, k int64, threads int) cut {
 		}
 	}
 	return cut{t: prefix, quota: k - below}
+}
+
+// histogramFirst counts c's keys by their top digit and returns the
+// number of zeros.
+func (c *chunk) histogramFirst(h []int64, shift uint) int64 {
+	if c.tab != nil {
+		return histogramFirst16(h, c.h, c.tab, shift)
+	}
+	return histogramFirst(h, c.v, shift)
+}
+
+// histogram counts, among c's keys that agree with prefix on mask, their
+// digit at shift.
+func (c *chunk) histogram(h []int64, prefix, mask uint32, shift uint, dm uint32) {
+	if c.tab != nil {
+		histogram16(h, c.h, c.tab, prefix, mask, shift, dm)
+		return
+	}
+	histogram(h, c.v, prefix, mask, shift, dm)
 }
 
 // histogramFirst counts keys by their top digit and returns the number of
@@ -140,6 +161,10 @@ func apply(v []float32, t uint32, quota int64) {
 
 // countBelow fills c.zeros and c.below for the cut t (threshold mode).
 func (c *chunk) countBelow(t uint32) {
+	if c.tab != nil {
+		c.zeros, c.below = countBelow16(c.h, c.tab, t)
+		return
+	}
 	c.zeros, c.below = 0, 0
 	for _, w := range c.v {
 		k := key(w)

@@ -37,22 +37,16 @@ func selectStreamed(items []*item, sparsity float64, each func(func(i int))) (st
 		return cut, nil // nothing is cut; zeros are counted when applying
 	}
 	hi := make([]int64, hiBins)
-	if err := scan(items, each, hiBins, hi, func(h []int64, v []float32) {
-		for _, w := range v {
-			h[key(w)>>loBits]++
-		}
+	if err := scan(items, each, hiBins, hi, func(h []int64, c *chunk) {
+		c.histogram(h, 0, 0, loBits, hiBins-1)
 	}, nil); err != nil {
 		return cut, err
 	}
 	d, below := digit(hi, k, 0)
 	lo := make([]int64, loBins)
 	perItem := make([][]int64, len(items))
-	if err := scan(items, each, loBins, lo, func(h []int64, v []float32) {
-		for _, w := range v {
-			if x := key(w); x>>loBits == uint32(d) {
-				h[x&(loBins-1)]++
-			}
-		}
+	if err := scan(items, each, loBins, lo, func(h []int64, c *chunk) {
+		c.histogram(h, uint32(d)<<loBits, (hiBins-1)<<loBits, 0, loBins-1)
 	}, perItem); err != nil {
 		return cut, err
 	}
@@ -68,13 +62,14 @@ func selectStreamed(items []*item, sparsity float64, each func(func(i int))) (st
 
 // scan reads each item once, fills a histogram of bins counts for it with
 // count, adds it to total and, when keep is set, keeps it in keep[i].
-func scan(items []*item, each func(func(i int)), bins int, total []int64, count func(h []int64, v []float32), keep [][]int64) error {
+func scan(items []*item, each func(func(i int)), bins int, total []int64, count func(h []int64, c *chunk), keep [][]int64) error {
 	var mu sync.Mutex
 	each(func(i int) {
 		it := items[i]
 		h := make([]int64, bins)
 		if it.load() {
-			count(h, it.v)
+			it.split(it.len())
+			count(h, it.chunks[0])
 		}
 		it.release()
 		mu.Lock()

@@ -64,12 +64,44 @@ func pruneFile(t *testing.T, in, pipeline string, stream bool, threads int, budg
 	return filepath.Dir(out), peak
 }
 
+// convertFile writes the model at in, converted by pipeline, to a new
+// folder with its weights in a side file, and returns its path.
+func convertFile(t *testing.T, in, pipeline string) string {
+	t.Helper()
+	m, err := graph.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	passtest.Run(t, m, pipeline, 1)
+	if w := m.Graph.Lookup(weightName(0)).Const(); w.DataType() == int32(onnx.TensorProto_FLOAT) {
+		t.Fatalf("%s left %s float32", pipeline, weightName(0))
+	}
+	out := filepath.Join(t.TempDir(), "chain.onnx")
+	if err := m.WriteFile(out, onnx.WriteOptions{ExternalThreshold: 64, ExternalLocation: "chain.bin"}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestStreamingPruneWritesTheSameBytes(t *testing.T) {
 	dims := []int64{24, 40, 32, 48, 16}
 	in := writeExternalChain(t, dims)
+	t.Run("float32", func(t *testing.T) { testStreamingPrune(t, in, dims, 4) })
+	// 16-bit weights are zeroed in their own bytes, never decoded.
+	t.Run("float16", func(t *testing.T) { testStreamingPrune(t, convertFile(t, in, "convert-float(to=float16)"), dims, 2) })
+	t.Run("bfloat16", func(t *testing.T) {
+		testStreamingPrune(t, convertFile(t, in, "convert-float(to=bfloat16,compute=float32)"), dims, 2)
+	})
+}
+
+// testStreamingPrune checks that pruning the chain at in (weights of size
+// bytes per element) streamed writes what the in-memory run writes, within
+// the memory bound.
+func testStreamingPrune(t *testing.T, in string, dims []int64, size int64) {
 	var largest int64
 	for i := range len(dims) - 1 {
-		largest = max(largest, 4*dims[i]*dims[i+1])
+		largest = max(largest, size*dims[i]*dims[i+1])
 	}
 	// Small chunks make the in-memory global selection split tensors,
 	// which the streamed one never does: the cut must not depend on it.

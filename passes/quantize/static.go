@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 )
 
@@ -62,14 +61,6 @@ func (q *quantizer) static(targets []*graph.Node) error {
 				vals = append(vals, v)
 				types = append(types, n.Input(1).Const().DataType())
 			}
-		}
-	}
-	for k, v := range vals {
-		if v.ElemType() == 0 && v.Info == nil {
-			// Calibration declares it as an output, float32 when unknown.
-			name, dt := v.Name, types[k]
-			v.Info = &onnx.ValueInfoProto{Name: &name, Type: &onnx.TypeProto{
-				Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{ElemType: &dt}}}}
 		}
 	}
 	lo, hi, err := q.calibrate(vals)

@@ -1,9 +1,6 @@
-package convertfloat
+package graph
 
-import (
-	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/onnx"
-)
+import "github.com/onnxopt/onnxopt/onnx"
 
 // Element types, short.
 const (
@@ -16,14 +13,25 @@ const (
 	tBool    = int32(onnx.TensorProto_BOOL)
 )
 
-// types holds the element type of every value before the pass (0 when
-// unknown).
-type types map[*graph.Value]int32
+// ElemTypes returns the element type of every value of g and its
+// subgraphs (0 where unknown): the type its descriptor or constant gives,
+// else one inferred from the producing op's typing rule (Cast's to,
+// Shape's int64, comparisons' bool, ..., otherwise its first input's).
+func ElemTypes(g *Graph) (map[*Value]int32, error) {
+	ts := types{}
+	if err := ts.infer(g); err != nil {
+		return nil, err
+	}
+	return ts, nil
+}
+
+// types holds the element type of values (0 when unknown).
+type types map[*Value]int32
 
 // infer records the element type of every value of g and its subgraphs,
 // from descriptors and constants where known, else from the producing
 // op's typing rule.
-func (ts types) infer(g *graph.Graph) error {
+func (ts types) infer(g *Graph) error {
 	for _, v := range g.Inputs {
 		ts[v] = v.ElemType()
 	}
@@ -55,7 +63,7 @@ func (ts types) infer(g *graph.Graph) error {
 }
 
 // output infers the element type of output k of n.
-func (ts types) output(n *graph.Node, k int) int32 {
+func (ts types) output(n *Node, k int) int32 {
 	in := func(i int) int32 { return ts[n.Input(i)] }
 	if n.Domain() != "" && n.Domain() != "ai.onnx" {
 		return 0
@@ -124,7 +132,7 @@ func (ts types) output(n *graph.Node, k int) int32 {
 
 // subgraphOutput is the type of output k of an If, Loop or Scan node: the
 // matching output of its (first) body.
-func (ts types) subgraphOutput(n *graph.Node, k int) int32 {
+func (ts types) subgraphOutput(n *Node, k int) int32 {
 	if len(n.Subgraphs) == 0 {
 		return 0
 	}
