@@ -49,6 +49,11 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	if b := n.Input(2); b != nil && (b.Const() == nil || !b.Const().IsFloat() || len(b.Const().Dims()) != 1) {
 		return "bias is not a constant float vector", nil
 	}
+	// DynamicQuantizeLinear is opset 11 (ConvInteger 10): an older model is
+	// raised, or refused with the op that would change meaning.
+	if err := q.needOpset(11, "DynamicQuantizeLinear + ConvInteger (dynamic-conv)"); err != nil {
+		return "", err
+	}
 	if err := q.foldBN(n); err != nil {
 		return "", err
 	}

@@ -175,3 +175,24 @@ func TestDynamicConvVersusORTQuantizer(t *testing.T) {
 		}
 	}
 }
+
+// TestDynamicConvRaisesOpset: ppocr-cls is opset 9, older than
+// DynamicQuantizeLinear (11); dynamic-conv raises it, and the result runs.
+func TestDynamicConvRaisesOpset(t *testing.T) {
+	ref, err := onnx.ReadFile(testenv.Model(t, "ppocr-cls.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := apply(t, ref, "quantize(mode=dynamic,dynamic-conv=true)")
+	if ops := countOps(q); ops["ConvInteger"] == 0 {
+		t.Fatalf("no ConvInteger in the result: %v", ops)
+	}
+	for _, o := range q.GetOpsetImport() {
+		if o.GetDomain() == "" && o.GetVersion() < 11 {
+			t.Fatalf("opset %d left below 11 with DynamicQuantizeLinear in the graph", o.GetVersion())
+		}
+	}
+	if c := cosines(t, ref, q, 1, ort.Shapes{"x": {1, 3, 48, 192}}); c[0] < 0.98 {
+		t.Errorf("cosine %.4f, want >= 0.98", c[0])
+	}
+}
