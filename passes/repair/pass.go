@@ -53,7 +53,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		return err
 	}
 	if len(found) == 0 {
-		ctx.Note("no layer differs from the model the pipeline started with: nothing to repair")
+		if len(ctx.Report.Skipped) > 0 {
+			ctx.Note("no layer repair can refit: %d left alone (see the skipped list)", len(ctx.Report.Skipped))
+		} else {
+			ctx.Note("no layer differs from the model the pipeline started with: nothing to repair")
+		}
 		return nil
 	}
 	var jobs []*job

@@ -97,6 +97,17 @@ func TestNothingChanged(t *testing.T) {
 	}
 }
 
+// TestSkippedIsNotUnchanged: a pruned layer repair cannot refit (here a
+// quantized one) is reported as left alone, not as "nothing changed".
+func TestSkippedIsNotUnchanged(t *testing.T) {
+	testenv.Runtime(t)
+	m := linear2(t)
+	_, notes := compressed(t, m, "quantize(type=int8,mode=weight-only),repair(shapes=N:4)")
+	if strings.Contains(notes, "nothing to repair") || !strings.Contains(notes, "left alone") {
+		t.Errorf("notes %q: want the layers reported as left alone", notes)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	m := linear2(t)
 	err := repair.Pass.Run(&passes.Context{Report: &passes.PassReport{}}, m, mustArgs(t))
