@@ -49,13 +49,16 @@ func fit(l *layer, cfg Config) (*Result, error) {
 		switch {
 		case v == 0:
 			r.Zeros++
+			if next[i] != 0 {
+				r.Revived++
+			}
 		case next[i] == 0:
 			r.Zeroed++
 		case next[i] != v:
 			r.Updated++
 		}
 	}
-	if r.Zeroed > 0 || r.Updated > 0 {
+	if r.Zeroed > 0 || r.Updated > 0 || r.Revived > 0 {
 		if err := t.SetFloats(next); err != nil {
 			return nil, err
 		}
@@ -69,12 +72,12 @@ func report(ctx *passes.Context, method string, r *Result) {
 	tr := passes.TensorReport{Name: r.Weight.Value.Name, Shape: r.Weight.Tensor.Dims()}
 	if r.Total > 0 {
 		tr.SparsityBefore = float64(r.Zeros) / float64(r.Total)
-		tr.SparsityAfter = float64(r.Zeros+r.Zeroed) / float64(r.Total)
+		tr.SparsityAfter = float64(r.Zeros-r.Revived+r.Zeroed) / float64(r.Total)
 	}
-	tr.Detail = fmt.Sprintf("%s %s, level %d: zeroed %d of %d, updated %d; fit %s, capture %s",
-		method, r.Pattern, r.Level, r.Zeroed, r.Total, r.Updated, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))
+	tr.Detail = fmt.Sprintf("%s %s, level %d: zeroed %d of %d, updated %d, made %d earlier zeros nonzero; fit %s, capture %s",
+		method, r.Pattern, r.Level, r.Zeroed, r.Total, r.Updated, r.Revived, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))
 	ctx.Tensor(tr)
-	if r.Zeroed > 0 || r.Updated > 0 {
+	if r.Zeroed > 0 || r.Updated > 0 || r.Revived > 0 {
 		ctx.Report.TensorsTouched++
 		ctx.Report.WeightsZeroed += r.Zeroed
 	}

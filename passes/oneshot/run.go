@@ -24,6 +24,7 @@ type Result struct {
 	Zeros   int64 // zeros before
 	Zeroed  int64 // nonzero weights set to zero
 	Updated int64 // kept weights whose value changed (SparseGPT's update)
+	Revived int64 // zeros before that the update made nonzero
 	Fit     time.Duration
 	Capture time.Duration // of the capture the layer was part of
 }
