@@ -114,7 +114,12 @@ func Open(m *graph.Model, cfg Config, targets []string) (*Capture, error) {
 	}
 	for k, name := range targets {
 		if c.where[k] >= 0 {
-			c.where[k] = pos[name]
+			i, ok := pos[name]
+			if !ok {
+				s.Close()
+				return nil, fmt.Errorf("calibration: ONNX Runtime does not list %q among the outputs it was asked for", name)
+			}
+			c.where[k] = i
 		}
 	}
 	return c, nil
