@@ -26,13 +26,13 @@ func TestExactPatterns(t *testing.T) {
 	for _, transB := range []bool{false, true} {
 		for _, method := range []string{"wanda", "sparsegpt"} {
 			t.Run(fmt.Sprintf("transB=%v/%s", transB, method), func(t *testing.T) {
-				for _, mask := range []string{"row", "layer", "default"} {
+				for _, mask := range []string{"row", "layer", "auto"} {
 					m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 32, Hidden: 64, Blocks: 2, Classes: 8, Outliers: 2, TransB: transB}), nil)
 					if err != nil {
 						t.Fatal(err)
 					}
 					passtest.Run(t, m, "prune(sparsity=0.5,method="+method+",mask="+mask+",shapes=input:32x32,samples=4)", 0)
-					perRow := mask == "row" || mask == "default" && method == "wanda"
+					perRow := mask == "row" || mask == "auto" && method == "wanda"
 					for _, name := range mlpWeights {
 						checkRows(t, m, name, 0.5, perRow)
 					}

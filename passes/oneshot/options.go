@@ -28,9 +28,9 @@ type Config struct {
 
 // Values of the mask= option.
 const (
-	MaskDefault = "default" // the method's paper: layer for sparsegpt, row for wanda
-	MaskRow     = "row"     // every output row loses the same fraction
-	MaskLayer   = "layer"   // weights ranked over the whole matrix (per conv group)
+	MaskDefault = "auto"  // the method's paper: layer for sparsegpt, row for wanda
+	MaskRow     = "row"   // every output row loses the same fraction
+	MaskLayer   = "layer" // weights ranked over the whole matrix (per conv group)
 )
 
 // Options returns method=, damp=, blocksize= and the calibration options,
@@ -42,7 +42,7 @@ func Options() []passes.Option {
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=sparsegpt: fraction of the mean Hessian diagonal added to it (raise it if a Hessian is not positive definite)"},
 		{Name: "blocksize", Kind: passes.Int, Default: "128", Doc: "method=sparsegpt: columns per lazy batch update"},
 		{Name: "mask", Kind: passes.Enum, Values: []string{MaskDefault, MaskRow, MaskLayer}, Default: MaskDefault,
-			Doc: "unstructured: rank weights per output row (every row equally sparse) or per layer (exact layer total, rows differ; per column block for sparsegpt); default: layer for sparsegpt, row for wanda"},
+			Doc: "unstructured: rank weights per output row (every row equally sparse) or per layer (exact layer total, rows differ; per column block for sparsegpt); auto: layer for sparsegpt, row for wanda"},
 	}
 	return append(o, calib.Options()...)
 }
@@ -88,7 +88,7 @@ func Configure(a passes.Args) (Config, error) {
 			c.Scope = obs.Layer
 		}
 	default:
-		return c, fmt.Errorf("mask=%s: want default, row or layer", mk)
+		return c, fmt.Errorf("mask=%s: want auto, row or layer", mk)
 	}
 	cc, err := calib.Configure(a)
 	if err != nil {
