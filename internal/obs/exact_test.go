@@ -177,17 +177,24 @@ func TestDeadFeatures(t *testing.T) {
 	}
 	h := hessianOf(t, x, c)
 	w := randomWeight(4, c, 16)
-	sg, err := SparseGPT(h, w, Pattern{Sparsity: 0.25}, SweepOptions{})
+	sg, err := SparseGPT(h, w, Pattern{Sparsity: 0.25, Scope: Row}, SweepOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	sgl, err := SparseGPT(h, w, Pattern{Sparsity: 0.25}, SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := zeros(sgl.Data); z != 8 {
+		t.Errorf("per layer: %d zeros, want 8", z)
 	}
 	gq, err := GPTQ(h, w, QuantOptions{Bits: 8}, SweepOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for r := range 4 {
-		if sg.Data[r*c+3] != 0 || gq.Dequantized.Data[r*c+3] != 0 {
-			t.Errorf("row %d: dead feature kept weight %v / %v", r, sg.Data[r*c+3], gq.Dequantized.Data[r*c+3])
+		if sg.Data[r*c+3] != 0 || sgl.Data[r*c+3] != 0 || gq.Dequantized.Data[r*c+3] != 0 {
+			t.Errorf("row %d: dead feature kept weight %v / %v / %v", r, sg.Data[r*c+3], sgl.Data[r*c+3], gq.Dequantized.Data[r*c+3])
 		}
 		if z := zeros(sg.Row(r)); z != 2 {
 			t.Errorf("row %d: %d zeros, want 2", r, z)

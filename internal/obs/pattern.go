@@ -6,23 +6,67 @@ import (
 	"math"
 )
 
-// Pattern says which weights pruning removes from each row.
+// Pattern says which weights pruning removes.
 type Pattern struct {
-	// Sparsity, for unstructured pruning (M = 0), is the fraction of each
-	// row set to zero: exactly round(Sparsity·Cols) weights per row.
+	// Sparsity, for unstructured pruning (M = 0), is the fraction of the
+	// weights set to zero: exactly round(Sparsity·Cols) of every row
+	// (Scope Row) or round(Sparsity·Rows·Cols) of the whole matrix, rows
+	// ending up with different counts (Scope Layer).
 	Sparsity float64
+	// Scope is the group unstructured pruning ranks the weights in; the
+	// zero value takes each method's choice in its paper.
+	Scope Scope
 	// N and M, when M > 0, ask for N:M sparsity along the columns: every
 	// group of M consecutive columns of a row keeps N weights (M−N zeros).
 	// Cols must be a multiple of M.
 	N, M int
 }
 
-// String returns "50%" or "2:4".
+// Scope is the group of weights an unstructured mask is chosen in.
+type Scope int
+
+const (
+	// DefaultScope is the method's own: per layer for SparseGPT, per row
+	// for Wanda, as their papers do.
+	DefaultScope Scope = iota
+	// Row prunes every output row to the sparsity: each row loses its
+	// own lowest scores.
+	Row
+	// Layer ranks all of the matrix's weights together: the layer total
+	// is exact, rows differ (for SparseGPT, per column block: the
+	// saliencies of all rows in the block are compared).
+	Layer
+)
+
+// String returns "default", "row" or "layer".
+func (s Scope) String() string {
+	switch s {
+	case Row:
+		return "row"
+	case Layer:
+		return "layer"
+	}
+	return "default"
+}
+
+// String returns "50%", "50% per layer" (a scope other than the default)
+// or "2:4".
 func (p Pattern) String() string {
 	if p.M > 0 {
 		return fmt.Sprintf("%d:%d", p.N, p.M)
 	}
+	if p.Scope != DefaultScope {
+		return fmt.Sprintf("%g%% per %s", 100*p.Sparsity, p.Scope)
+	}
 	return fmt.Sprintf("%g%%", 100*p.Sparsity)
+}
+
+// scope returns the scope p asks for, def when it is DefaultScope.
+func (p Pattern) scope(def Scope) Scope {
+	if p.Scope == DefaultScope {
+		return def
+	}
+	return p.Scope
 }
 
 func (p Pattern) check(cols int) error {
@@ -35,6 +79,9 @@ func (p Pattern) check(cols int) error {
 		}
 		return nil
 	}
+	if p.Scope < DefaultScope || p.Scope > Layer {
+		return fmt.Errorf("mask scope %d is not default, row or layer", int(p.Scope))
+	}
 	if p.M < 0 || p.N != 0 {
 		return fmt.Errorf("pattern %d:%d: N:M needs M > 0", p.N, p.M)
 	}
@@ -44,9 +91,10 @@ func (p Pattern) check(cols int) error {
 	return nil
 }
 
-// zerosBefore returns how many of a row's first j weights unstructured
+// zerosBefore returns how many of the first j weights unstructured
 // pruning removes: round(s·j). Blocks [i1, i2) remove
-// zerosBefore(i2) − zerosBefore(i1), which adds up to round(s·Cols).
+// zerosBefore(i2) − zerosBefore(i1), which adds up to round(s·Cols) for a
+// row (round(s·Rows·Cols) when j counts the weights of all rows).
 func (p Pattern) zerosBefore(j int) int { return int(math.Round(p.Sparsity * float64(j))) }
 
 // markSmallest sets mask[i] for the k entries of score with the smallest
@@ -94,9 +142,11 @@ func markSmallest(score []float64, k int, mask []bool, idx []int) {
 }
 
 // Wanda prunes w by the score |W_rj|·‖X_j‖₂ (magnitude times the norm of
-// the feature's activations, from h), per output row: unstructured rows
-// lose their round(Sparsity·Cols) lowest scores, N:M groups keep their N
-// highest. The kept weights are unchanged; w is not modified.
+// the feature's activations, from h): unstructured, each row loses its
+// round(Sparsity·Cols) lowest scores (scope Row, the paper's and the
+// default) or the matrix its round(Sparsity·Rows·Cols) lowest (scope
+// Layer); N:M groups keep their N highest. The kept weights are unchanged;
+// w is not modified.
 func Wanda(h *Hessian, w Weight, p Pattern) (Weight, error) {
 	if err := h.ready(w, "wanda"); err != nil {
 		return Weight{}, err
@@ -117,6 +167,20 @@ func WandaNorms(norms []float64, w Weight, p Pattern) (Weight, error) {
 		return Weight{}, fmt.Errorf("wanda: %w", err)
 	}
 	out := w.Clone()
+	if p.M == 0 && p.scope(Row) == Layer {
+		score := make([]float64, len(w.Data))
+		for i, v := range w.Data {
+			score[i] = math.Abs(float64(v)) * norms[i%w.Cols]
+		}
+		mask := make([]bool, len(score))
+		markSmallest(score, p.zerosBefore(len(score)), mask, make([]int, len(score)))
+		for i, m := range mask {
+			if m {
+				out.Data[i] = 0
+			}
+		}
+		return out, nil
+	}
 	forChunks(w.Rows, 16, func(lo, hi int) {
 		score := make([]float64, w.Cols)
 		mask := make([]bool, w.Cols)

@@ -56,13 +56,17 @@ func prepare(h *Hessian, w Weight, o SweepOptions, perm []int, multiple int) (*f
 // Frantar & Alistarh (2023): columns are visited in order, every pruned
 // weight's error is compensated on the row's later weights through the
 // inverse Hessian's Cholesky factor, with lazy batch updates per block.
-// The mask is chosen adaptively per row and block from the weights
-// updated so far, by the OBS saliency w²/[H⁻¹]²_jj: unstructured rows
-// lose round(s·i2)−round(s·i1) weights in block [i1, i2), so exactly
-// round(Sparsity·Cols) per row (the paper picks per block over all rows
-// instead; per row keeps every output channel equally sparse); N:M groups
-// lose their M−N lowest saliencies when the sweep reaches them. Columns of
-// features never active in calibration are set to zero. w is not modified.
+// The mask is chosen adaptively per block from the weights updated so
+// far, by the OBS saliency w²/U_jj² (U the inverse Hessian's upper
+// Cholesky factor, U_jj² = [H⁻¹]_jj restricted to the columns not yet
+// swept). Unstructured, scope Layer (the paper's and the default) ranks
+// the saliencies of all rows in block [i1, i2) together and zeroes the
+// round(s·Rows·i2)−round(s·Rows·i1) smallest, so the layer loses exactly
+// round(Sparsity·Rows·Cols) weights and rows that matter more keep more;
+// scope Row gives every row round(s·i2)−round(s·i1) zeros in the block,
+// exactly round(Sparsity·Cols) per row. N:M groups lose their M−N lowest
+// saliencies when the sweep reaches them. Columns of features never
+// active in calibration are set to zero. w is not modified.
 func SparseGPT(h *Hessian, w Weight, p Pattern, o SweepOptions) (Weight, error) {
 	if err := h.ready(w, "sparsegpt"); err != nil {
 		return Weight{}, err
@@ -80,21 +84,47 @@ func SparseGPT(h *Hessian, w Weight, p Pattern, o SweepOptions) (Weight, error) 
 
 // pruneRule zeroes the weights SparseGPT's mask selects.
 type pruneRule struct {
-	p  Pattern
-	bs int
+	p     Pattern
+	layer bool // unstructured with scope Layer
+	bs    int
 	// Per row, scratch for the current block: the mask, the saliencies
-	// and the selection's indices.
+	// and the selection's indices (row r at r*bs).
 	mask  []bool
 	score []float64
 	idx   []int
+	// For scope Layer, the block's mask of all rows, row r at r*(i2−i1).
+	flat []bool
 }
 
 func newPruneRule(p Pattern, rows, bs int) *pruneRule {
-	return &pruneRule{p: p, bs: bs, mask: make([]bool, rows*bs), score: make([]float64, rows*bs), idx: make([]int, rows*bs)}
+	ru := &pruneRule{p: p, bs: bs, mask: make([]bool, rows*bs), score: make([]float64, rows*bs), idx: make([]int, rows*bs)}
+	if p.M == 0 && p.scope(Layer) == Layer {
+		ru.layer = true
+		ru.flat = make([]bool, rows*bs)
+	}
+	return ru
+}
+
+// startBlock chooses the block's mask over all rows for scope Layer.
+func (ru *pruneRule) startBlock(i1, i2 int, q Weight, d []float32) {
+	if !ru.layer {
+		return
+	}
+	nb, rows := i2-i1, q.Rows
+	n := rows * nb
+	score := ru.score[:n]
+	for r := range rows {
+		saliency(score[r*nb:(r+1)*nb], q.Data[r*q.Cols+i1:r*q.Cols+i2], d)
+	}
+	k := ru.p.zerosBefore(rows*i2) - ru.p.zerosBefore(rows*i1)
+	markSmallest(score, k, ru.flat[:n], ru.idx[:n])
+	for r := range rows {
+		copy(ru.mask[r*ru.bs:r*ru.bs+nb], ru.flat[r*nb:(r+1)*nb])
+	}
 }
 
 func (ru *pruneRule) begin(r, i1 int, w, d []float32) {
-	if ru.p.M > 0 {
+	if ru.p.M > 0 || ru.layer {
 		return
 	}
 	lo, hi := r*ru.bs, r*ru.bs+len(w)

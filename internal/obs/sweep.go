@@ -19,6 +19,15 @@ type rule interface {
 	value(r, i1, k int, w, d []float32) float32
 }
 
+// blockRule is a rule that chooses something for all rows of a block at
+// once (SparseGPT's per-layer mask) before the rows are swept.
+type blockRule interface {
+	// startBlock is called with the weights of every row updated for
+	// every column before i1: block [i1, i2) of row r is
+	// q.Data[r*q.Cols+i1 : r*q.Cols+i2].
+	startBlock(i1, i2 int, q Weight, d []float32)
+}
+
 // sweep runs the optimal brain surgeon column sweep over w (columns in the
 // factor's order) and returns the compressed weight: column by column each
 // weight takes the rule's value and the error (w−q)/U_jj is spread over
@@ -59,6 +68,9 @@ func (f *factor) sweep(w Weight, ru rule) Weight {
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, nb, 1, tmp, nb, ub, nb, 1, q.Data[i1:], c)
 		}
 		d := f.diag[i1:i2]
+		if br, ok := ru.(blockRule); ok {
+			br.startBlock(i1, i2, q, d)
+		}
 		forChunks(rows, 8, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				row := q.Data[r*c+i1 : r*c+i2]

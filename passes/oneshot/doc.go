@@ -4,7 +4,7 @@
 // internal/obs.
 //
 // Given the weights to sparsify and the pattern each must reach (a
-// fraction per output row, or N:M along the layout Matrix's columns), Run
+// fraction, or N:M along the layout Matrix's columns), Run
 // captures the activations that multiply each weight through ONNX Runtime
 // (passes/calib) and fits the weight to them. Layers are processed in
 // dependency order: a layer's level is the number of selected layers on
@@ -25,6 +25,12 @@
 // therefore bounded by one calibration sample's activations of the
 // level's layers (im2col-unfolded for a Conv) plus the statistics, never
 // the whole calibration set.
+//
+// An unstructured fraction is ranked per output row or over the whole
+// matrix (mask=row|layer, Config.Scope; a conv group is a matrix of its
+// own). The default follows each paper: SparseGPT ranks per layer (per
+// column block, the saliencies of all rows compared, so the layer total
+// is exact while rows that matter more keep more weights), Wanda per row.
 //
 // Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
 // (groups included) in the main graph, float32 activations. Other uses

@@ -15,8 +15,10 @@ import (
 
 var mlpWeights = []string{"block0.fc1.weight", "block0.fc2.weight", "block1.fc1.weight", "block1.fc2.weight", "head.weight"}
 
-// TestExactPatterns: Wanda and SparseGPT give every output row exactly
-// half zeros at sparsity=0.5 and every group of 4 input features at least
+// TestExactPatterns: Wanda and SparseGPT at sparsity=0.5 give every output
+// row exactly half zeros with mask=row (Wanda's default), the weight
+// exactly half zeros in all with mask=layer (SparseGPT's default), and
+// every group of 4 input features at least
 // 2 zeros for nm, on MatMul and on Gemm(transB=1) weights; nm records the
 // tensors in the model's metadata as its magnitude path does.
 func TestExactPatterns(t *testing.T) {
@@ -24,6 +26,17 @@ func TestExactPatterns(t *testing.T) {
 	for _, transB := range []bool{false, true} {
 		for _, method := range []string{"wanda", "sparsegpt"} {
 			t.Run(fmt.Sprintf("transB=%v/%s", transB, method), func(t *testing.T) {
+				for _, mask := range []string{"row", "layer", "auto"} {
+					m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 32, Hidden: 64, Blocks: 2, Classes: 8, Outliers: 2, TransB: transB}), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					passtest.Run(t, m, "prune(sparsity=0.5,method="+method+",mask="+mask+",shapes=input:32x32,samples=4)", 0)
+					perRow := mask == "row" || mask == "auto" && method == "wanda"
+					for _, name := range mlpWeights {
+						checkRows(t, m, name, 0.5, perRow)
+					}
+				}
 				p := modelgen.MLP(modelgen.MLPOptions{Dim: 32, Hidden: 64, Blocks: 2, Classes: 8, Outliers: 2, TransB: transB})
 				m, err := graph.FromProto(p, nil)
 				if err != nil {
@@ -34,7 +47,7 @@ func TestExactPatterns(t *testing.T) {
 					t.Errorf("touched %d tensors in %v levels, want %d in 5", rep.TensorsTouched, rep.Extra["levels"], len(mlpWeights))
 				}
 				for _, name := range mlpWeights {
-					checkRows(t, m, name, 0.5)
+					checkRows(t, m, name, 0.5, method == "wanda")
 				}
 				m, _ = graph.FromProto(p, nil)
 				passtest.Run(t, m, "nm(method="+method+",shapes=input:32x32,samples=4)", 0)
@@ -56,9 +69,10 @@ func TestExactPatterns(t *testing.T) {
 	}
 }
 
-// checkRows checks that every row of name's layout Matrix has exactly
-// round(s·Cols) zeros and only finite values.
-func checkRows(t *testing.T, m *graph.Model, name string, s float64) {
+// checkRows checks that name's layout Matrix has only finite values and
+// exactly round(s·Cols) zeros in every row (perRow) or round(s·Rows·Cols)
+// in all.
+func checkRows(t *testing.T, m *graph.Model, name string, s float64, perRow bool) {
 	t.Helper()
 	v := m.Graph.Lookup(name)
 	vals := passtest.Values(t, m, name)
@@ -69,6 +83,7 @@ func checkRows(t *testing.T, m *graph.Model, name string, s float64) {
 		t.Fatal(err)
 	}
 	want := int(math.Round(s * float64(mat.Cols)))
+	total := 0
 	for r := range mat.Rows {
 		zeros := 0
 		for c := range mat.Cols {
@@ -80,8 +95,12 @@ func checkRows(t *testing.T, m *graph.Model, name string, s float64) {
 				zeros++
 			}
 		}
-		if zeros != want {
+		if perRow && zeros != want {
 			t.Fatalf("%s: row %d has %d zeros of %d, want %d", name, r, zeros, mat.Cols, want)
 		}
+		total += zeros
+	}
+	if want := int(math.Round(s * float64(mat.Rows*mat.Cols))); total != want {
+		t.Fatalf("%s: %d zeros of %d, want %d", name, total, mat.Rows*mat.Cols, want)
 	}
 }

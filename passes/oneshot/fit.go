@@ -21,6 +21,9 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.Pattern.M == 0 && l.Pattern.Scope == obs.DefaultScope {
+		l.Pattern.Scope = cfg.Scope
+	}
 	g := l.groups()
 	per, cols := l.Matrix.Rows/g, l.Matrix.Cols
 	for i := range g {

@@ -20,7 +20,18 @@ type Config struct {
 	Method string // Wanda or SparseGPT
 	Calib  calib.Config
 	Sweep  obs.SweepOptions // SparseGPT's dampening and block size
+	// Scope is the group an unstructured mask is ranked in (mask=), the
+	// method's own choice resolved: obs.Layer for SparseGPT, obs.Row for
+	// Wanda unless asked otherwise. It replaces a Layer's DefaultScope.
+	Scope obs.Scope
 }
+
+// Values of the mask= option.
+const (
+	MaskDefault = "auto"  // the method's paper: layer for sparsegpt, row for wanda
+	MaskRow     = "row"   // every output row loses the same fraction
+	MaskLayer   = "layer" // weights ranked over the whole matrix (per conv group)
+)
 
 // Options returns method=, damp=, blocksize= and the calibration options,
 // for a pass to append to its own.
@@ -30,6 +41,8 @@ func Options() []passes.Option {
 			Doc: "magnitude (no data), wanda (|W|·‖X‖ from calibration activations) or sparsegpt (OBS update with the inverse Hessian; best quality, slowest)"},
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=sparsegpt: fraction of the mean Hessian diagonal added to it (raise it if a Hessian is not positive definite)"},
 		{Name: "blocksize", Kind: passes.Int, Default: "128", Doc: "method=sparsegpt: columns per lazy batch update"},
+		{Name: "mask", Kind: passes.Enum, Values: []string{MaskDefault, MaskRow, MaskLayer}, Default: MaskDefault,
+			Doc: "unstructured: rank weights per output row (every row equally sparse) or per layer (exact layer total, rows differ; per column block for sparsegpt); auto: layer for sparsegpt, row for wanda"},
 	}
 	return append(o, calib.Options()...)
 }
@@ -64,6 +77,19 @@ func Configure(a passes.Args) (Config, error) {
 		return c, fmt.Errorf("blocksize=%d: want 1 <= blocksize <= 65536", bs)
 	}
 	c.Sweep = obs.SweepOptions{Damp: d, BlockSize: int(bs)}
+	switch mk := a.String("mask"); mk {
+	case MaskRow:
+		c.Scope = obs.Row
+	case MaskLayer:
+		c.Scope = obs.Layer
+	case "", MaskDefault:
+		c.Scope = obs.Row
+		if c.Method == SparseGPT {
+			c.Scope = obs.Layer
+		}
+	default:
+		return c, fmt.Errorf("mask=%s: want auto, row or layer", mk)
+	}
 	cc, err := calib.Configure(a)
 	if err != nil {
 		return c, err

@@ -21,6 +21,7 @@ func TestBadOptions(t *testing.T) {
 		"prune(sparsity=0.5,method=sparsegpt,blocksize=0)":  "blocksize=0",
 		"prune(sparsity=0.5,method=wanda,samples=0)":        "samples=0",
 		"nm(method=sparsegpt,damp=-1)":                      "damp=-1",
+		"prune(sparsity=0.5,method=sparsegpt,mask=column)":  "mask",
 		"nm(method=wanda,calib=/no/such/folder)":            "calib",
 	} {
 		_, err := passes.Parse(text)

@@ -25,13 +25,14 @@ func configureMethod(a passes.Args, c *config) error {
 	case c.useThresh:
 		return fmt.Errorf("method=%s needs sparsity=, not threshold= (it ranks weights by a calibrated score, not by magnitude)", oc.Method)
 	case c.global:
-		return fmt.Errorf("method=%s prunes each output row to the sparsity; scope=global is for method=magnitude", oc.Method)
+		return fmt.Errorf("method=%s prunes each layer to the sparsity (per row or layer: mask=); scope=global is for method=magnitude", oc.Method)
 	}
 	return nil
 }
 
 // runCalibrated prunes every selected weight with Wanda or SparseGPT:
-// round(sparsity·features) weights of every output row.
+// round(sparsity·features) weights of every output row, or of the whole
+// weight ranked together (mask=, oneshot.Config.Scope).
 func runCalibrated(ctx *passes.Context, m *graph.Model, cfg config) error {
 	ws := passes.FindWeights(m, cfg.sel, func(name, reason string) { ctx.Skip(name, "%s", reason) })
 	seen := map[*onnx.TensorProto]bool{}

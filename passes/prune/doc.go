@@ -29,7 +29,8 @@
 // method=wanda or method=sparsegpt (with sparsity=, per tensor) ranks
 // weights by a score computed from calibration activations instead of
 // their magnitude, and prunes round(sparsity·features) weights of every
-// output row; passes/oneshot does the work and documents the calibration
+// output row (mask=row, Wanda's default) or round(sparsity·size) of the
+// weight ranked together (mask=layer, SparseGPT's default); passes/oneshot does the work and documents the calibration
 // options and the memory bound.
 //
 // The k smallest magnitudes are found by radix selection on the bits of
