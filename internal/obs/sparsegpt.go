@@ -79,6 +79,7 @@ func SparseGPT(h *Hessian, w Weight, p Pattern, o SweepOptions) (Weight, error) 
 		return Weight{}, fmt.Errorf("sparsegpt: %w", err)
 	}
 	ru := newPruneRule(p, w.Rows, f.block)
+	ru.pin(w)
 	return f.sweep(wz, ru), nil
 }
 
@@ -94,6 +95,35 @@ type pruneRule struct {
 	idx   []int
 	// For scope Layer, the block's mask of all rows, row r at r*(i2−i1).
 	flat []bool
+	// pinned marks the weights that were zero already (an earlier prune):
+	// they stay zero, and the mask takes them first (saliency 0).
+	pinned []bool
+	cols   int
+}
+
+// pin records w's zeros, if any, as weights that stay pruned.
+func (ru *pruneRule) pin(w Weight) {
+	for i, v := range w.Data {
+		if v == 0 {
+			if ru.pinned == nil {
+				ru.pinned = make([]bool, len(w.Data))
+			}
+			ru.pinned[i] = true
+		}
+	}
+	ru.cols = w.Cols
+}
+
+// unpin sets the saliency of pinned weights of row r, columns [c, c+len(s)), to 0.
+func (ru *pruneRule) unpin(s []float64, r, c int) []float64 {
+	if ru.pinned != nil {
+		for j, p := range ru.pinned[r*ru.cols+c : r*ru.cols+c+len(s)] {
+			if p {
+				s[j] = 0
+			}
+		}
+	}
+	return s
 }
 
 func newPruneRule(p Pattern, rows, bs int) *pruneRule {
@@ -114,7 +144,7 @@ func (ru *pruneRule) startBlock(i1, i2 int, q Weight, d []float32) {
 	n := rows * nb
 	score := ru.score[:n]
 	for r := range rows {
-		saliency(score[r*nb:(r+1)*nb], q.Data[r*q.Cols+i1:r*q.Cols+i2], d)
+		ru.unpin(saliency(score[r*nb:(r+1)*nb], q.Data[r*q.Cols+i1:r*q.Cols+i2], d), r, i1)
 	}
 	k := ru.p.zerosBefore(rows*i2) - ru.p.zerosBefore(rows*i1)
 	markSmallest(score, k, ru.flat[:n], ru.idx[:n])
@@ -129,7 +159,7 @@ func (ru *pruneRule) begin(r, i1 int, w, d []float32) {
 	}
 	lo, hi := r*ru.bs, r*ru.bs+len(w)
 	k := ru.p.zerosBefore(i1+len(w)) - ru.p.zerosBefore(i1)
-	markSmallest(saliency(ru.score[lo:hi], w, d), k, ru.mask[lo:hi], ru.idx[lo:hi])
+	markSmallest(ru.unpin(saliency(ru.score[lo:hi], w, d), r, i1), k, ru.mask[lo:hi], ru.idx[lo:hi])
 }
 
 func (ru *pruneRule) value(r, i1, k int, w, d []float32) float32 {
@@ -137,9 +167,9 @@ func (ru *pruneRule) value(r, i1, k int, w, d []float32) float32 {
 	mask := ru.mask[off : off+ru.bs]
 	if m := ru.p.M; m > 0 && k%m == 0 {
 		lo := off + k
-		markSmallest(saliency(ru.score[lo:lo+m], w[k:k+m], d[k:k+m]), m-ru.p.N, mask[k:k+m], ru.idx[lo:lo+m])
+		markSmallest(ru.unpin(saliency(ru.score[lo:lo+m], w[k:k+m], d[k:k+m]), r, i1+k), m-ru.p.N, mask[k:k+m], ru.idx[lo:lo+m])
 	}
-	if mask[k] {
+	if mask[k] || (ru.pinned != nil && ru.pinned[r*ru.cols+i1+k]) {
 		return 0
 	}
 	return w[k]
