@@ -106,13 +106,3 @@ func TestRealisticWakeword(t *testing.T) {
 	realisticCase{model: "hello_deepa.onnx", kind: "wakeword", shape: []int64{1, 25, 96}, calib: 256, eval: 64,
 		want: holding("2:4 sparsegpt")}.run(t)
 }
-
-// TestRealisticPPOCRCls prunes PP-OCR's direction classifier calibrated on
-// rendered text lines. No ratio holds on it (BENCHMARKS.md); they are
-// logged unless -short.
-func TestRealisticPPOCRCls(t *testing.T) {
-	if testing.Short() {
-		t.Skip("asserts nothing; measures four calibrated runs")
-	}
-	realisticCase{model: "ppocr-cls.onnx", kind: "ppocr-cls", shape: []int64{1, 3, 48, 192}, calib: 8, eval: 16}.run(t)
-}
