@@ -160,8 +160,9 @@ type blocked struct {
 }
 
 // quantizeBlocked quantizes w, a [K, N] matrix (row-major) when kMajor, or
-// an [N, K] one otherwise, in blocks along K.
-func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetric bool) (*blocked, error) {
+// an [N, K] one otherwise, in blocks along K, with scales rounded to the
+// float type st they are stored in.
+func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetric bool, st int32) (*blocked, error) {
 	at := func(kk, nn int) float32 {
 		if kMajor {
 			return w[kk*n+nn]
@@ -182,6 +183,7 @@ func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetr
 				lo, hi = min(lo, x), max(hi, x)
 			}
 			s, z := params(lo, hi, t, symmetric)
+			s = storableScale(s, st)
 			b.scale[bi*n+nn], b.zp[bi*n+nn] = s, z
 			for kk := k0; kk < k1; kk++ {
 				b.q[kk*n+nn] = quantize(at(kk, nn), s, z, t)
