@@ -76,15 +76,6 @@ func quantize(x, scale float32, zp int32, t qtype) int32 {
 
 func clamp(q int32, t qtype) int32 { return max(t.min, min(t.max, q)) }
 
-// bytes8 stores 8-bit codes one per byte (two's complement for int8).
-func bytes8(q []int32) []byte {
-	b := make([]byte, len(q))
-	for i, v := range q {
-		b[i] = byte(v)
-	}
-	return b
-}
-
 // channelRanges returns the minimum and maximum of w along axis of dims
 // (one entry per index of that axis), or a single overall entry when axis
 // is negative.

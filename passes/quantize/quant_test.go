@@ -93,8 +93,8 @@ func TestPacking(t *testing.T) {
 			t.Errorf("Pack(%v) = % x, want % x", c.q, got, c.want)
 		}
 	}
-	if got := bytes8([]int32{-128, -1, 0, 127, 255}); !bytes.Equal(got, []byte{0x80, 0xFF, 0x00, 0x7F, 0xFF}) {
-		t.Errorf("bytes8 = % x", got)
+	if got := qformat.Pack([]int32{-128, -1, 0, 127, 255}, 8); !bytes.Equal(got, []byte{0x80, 0xFF, 0x00, 0x7F, 0xFF}) {
+		t.Errorf("Pack(8 bits) = % x", got)
 	}
 }
 
