@@ -15,6 +15,10 @@ import (
 // allows it; otherwise scales stay float32 and Casts convert around the
 // pair). DynamicQuantizeMatMul, DynamicQuantizeLinear and the rescale
 // after ConvInteger are float32 only: Casts are inserted around them.
+// The 4-bit forms follow the same rule: MatMulNBits and
+// GatherBlockQuantized take float16 activations and scales on CPU, the
+// blocked DequantizeLinear float16 scales (opset 21); a bfloat16 weight
+// gets float32 scales with Casts around the op.
 // Every inserted Cast is counted in the report (casts_inserted) with a
 // note saying why.
 
