@@ -65,6 +65,17 @@ func (ts types) infer(g *Graph) error {
 // output infers the element type of output k of n.
 func (ts types) output(n *Node, k int) int32 {
 	in := func(i int) int32 { return ts[n.Input(i)] }
+	if n.Domain() == "com.microsoft" {
+		// ONNX Runtime's weight-only quantized ops compute in the type of
+		// their activations (MatMulNBits' A) or scales (the rows
+		// GatherBlockQuantized dequantizes).
+		switch n.OpType() {
+		case "MatMulNBits":
+			return in(0)
+		case "GatherBlockQuantized":
+			return in(2)
+		}
+	}
 	if n.Domain() != "" && n.Domain() != "ai.onnx" {
 		return 0
 	}

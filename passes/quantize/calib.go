@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes/calib"
 )
@@ -35,7 +34,7 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 	defer c.Close()
 	each := func(fn func(k int, x []float32)) error {
 		return c.Each(func(i int, name string, t *ort.Tensor) error {
-			x, err := floatValues(t)
+			x, err := calib.Floats(t)
 			if err != nil {
 				return fmt.Errorf("calibration: %s: %w", name, err)
 			}
@@ -203,20 +202,4 @@ func klDivergence(p, q []float64) float64 {
 		kl += pi * math.Log(pi/qi)
 	}
 	return kl
-}
-
-// floatValues returns a captured float tensor's values as float32 (a view
-// for float32, decoded for float16 and bfloat16).
-func floatValues(t *ort.Tensor) ([]float32, error) {
-	switch t.DType {
-	case ort.Float32:
-		return onnx.BytesAsFloat32s(t.Raw), nil
-	case ort.DType(onnx.TensorProto_FLOAT16), ort.DType(onnx.TensorProto_BFLOAT16):
-		x := make([]float32, t.Len())
-		if err := onnx.DecodeFloats(int32(t.DType), x, t.Raw); err != nil {
-			return nil, err
-		}
-		return x, nil
-	}
-	return nil, fmt.Errorf("a %s tensor, not a float one", onnx.DataTypeName(int32(t.DType)))
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -98,7 +99,7 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	}
 	g := n.Graph()
 	base := wv.Name
-	wq := newInit(g, base+"_quantized", wt.onnx, dims, bytes8(r.q))
+	wq := newInit(g, base+"_quantized", wt.onnx, dims, qformat.Pack(r.q, 8))
 	// The rescale broadcasts over [N, M, spatial...]: scales [1, M, 1, ...].
 	bdims := make([]int64, len(dims))
 	for i := range bdims {
@@ -112,7 +113,7 @@ func (q *quantizer) convInteger(n *graph.Node) (string, error) {
 	ws := floatInit(g, base+"_scale", sdims, r.scale)
 	var wzp *graph.Value
 	if r.zp[0] != 0 {
-		wzp = newInit(g, base+"_zero_point", wt.onnx, nil, bytes8(r.zp[:1]))
+		wzp = newInit(g, base+"_zero_point", wt.onnx, nil, qformat.Pack(r.zp[:1], 8))
 	}
 	after := wq.Tensor.Bytes() + ws.Tensor.Bytes()
 	if wzp != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/nd"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 )
 
 // dynamic rewrites a MatMul or Gemm with a constant weight into
@@ -49,10 +50,10 @@ func (q *quantizer) dynamic(n *graph.Node) (string, error) {
 			sdims = nil
 		}
 		base := l.weight.Name
-		bq = newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, bytes8(r.q))
+		bq = newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, qformat.Pack(r.q, 8))
 		scale = floatInit(g, base+"_scale", sdims, r.scale)
 		if !allZero(r.zp) {
-			zp = newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, bytes8(r.zp))
+			zp = newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, qformat.Pack(r.zp, 8))
 		}
 		q.cache[key], q.cache[key.plus("s")], q.cache[key.plus("z")] = bq, scale, zp
 		after := bq.Tensor.Bytes() + scale.Tensor.Bytes()

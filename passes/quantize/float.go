@@ -15,6 +15,10 @@ import (
 // allows it; otherwise scales stay float32 and Casts convert around the
 // pair). DynamicQuantizeMatMul, DynamicQuantizeLinear and the rescale
 // after ConvInteger are float32 only: Casts are inserted around them.
+// The 4-bit forms follow the same rule: MatMulNBits and
+// GatherBlockQuantized take float16 activations and scales on CPU, the
+// blocked DequantizeLinear float16 scales (opset 21); a bfloat16 weight
+// gets float32 scales with Casts around the op.
 // Every inserted Cast is counted in the report (casts_inserted) with a
 // note saying why.
 
@@ -166,4 +170,28 @@ func (q *quantizer) dequantize(g *graph.Graph, base string, codes, zp *graph.Val
 	sv := floatInitAs(g, base+"_scale", sdims, scale, st)
 	dq := g.NewNode("DequantizeLinear", base+"/DequantizeLinear", []*graph.Value{codes, sv, zp}, []string{base + "_dequantized"}, attrs...)
 	return q.castTo(g, dq.Output(0), st, dt, "DequantizeLinear gives float32 below opset 19; Cast to the model's float type"), sv
+}
+
+// nbitsScaleType returns the type of the scales (and of the activations)
+// of the 4-bit ops, MatMulNBits and GatherBlockQuantized, for a weight of
+// float type dt: dt itself for float32 and float16, which both ops take
+// on CPU; float32 for bfloat16, with Casts around the op.
+func nbitsScaleType(dt int32) int32 {
+	if dt == tFloat16 {
+		return tFloat16
+	}
+	return tFloat
+}
+
+// floatCopy returns v, a constant float vector, stored in float type dt:
+// v itself when it already is (or is nil), else a new initializer.
+func floatCopy(v *graph.Value, dt int32) (*graph.Value, error) {
+	if v == nil || v.Const().DataType() == dt {
+		return v, nil
+	}
+	f, err := v.Const().Floats()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.Name, err)
+	}
+	return floatInitAs(v.Graph(), v.Name+"_"+onnx.DataTypeName(dt), v.Const().Dims(), f, dt), nil
 }

@@ -13,22 +13,7 @@ import (
 // float constant, selected by include= and exclude= like the other
 // targets (gather=true).
 func (q *quantizer) gatherTargets() []*graph.Node {
-	sel := passes.Selection{Ops: []string{"Gather"}, Include: q.cfg.include, Exclude: q.cfg.exclude, PerNode: true}
-	want := map[*graph.Node]bool{}
-	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
-		for _, u := range w.Uses {
-			want[u] = true
-		}
-	}
-	var out []*graph.Node
-	q.m.Graph.Walk(func(g *graph.Graph) {
-		for _, n := range g.Nodes {
-			if want[n] {
-				out = append(out, n)
-			}
-		}
-	})
-	return out
+	return q.selected(passes.Selection{Ops: []string{"Gather"}, Include: q.cfg.include, Exclude: q.cfg.exclude, PerNode: true})
 }
 
 // gather replaces Gather(table [vocab, hidden], ids) by
@@ -39,7 +24,8 @@ func (q *quantizer) gatherTargets() []*graph.Node {
 // both nodes read the same B, scales and zero points; the Gather reads B
 // through a Reshape to [vocab, hidden/2], which ONNX Runtime folds when
 // it loads the model (MatMulNBits insists on B's 3-D shape,
-// GatherBlockQuantized on 2-D data).
+// GatherBlockQuantized on 2-D data). The scales, and so the gathered rows,
+// are float16 for a float16 table (nbitsScaleType).
 func (q *quantizer) gather(n *graph.Node) (string, error) {
 	if n.AttrInt("axis", 0) != 0 {
 		return "Gather along an axis other than 0 (GatherBlockQuantized with packed data gathers rows)", nil
@@ -54,8 +40,8 @@ func (q *quantizer) gather(n *graph.Node) (string, error) {
 		return "table " + wv.Name + " is computed at run time, not a constant", nil
 	case wv.IsInput():
 		return "table " + wv.Name + " is also a graph input (a caller may replace it at run time)", nil
-	case t.DataType() != int32(onnx.TensorProto_FLOAT):
-		return fmt.Sprintf("table %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
+	case !t.IsFloat():
+		return fmt.Sprintf("table %s is %s, not a float type", wv.Name, onnx.DataTypeName(t.DataType())), nil
 	case len(t.Dims()) != 2:
 		return fmt.Sprintf("table %s has shape %v, not 2-D", wv.Name, t.Dims()), nil
 	}
@@ -63,11 +49,13 @@ func (q *quantizer) gather(n *graph.Node) (string, error) {
 	if hidden%q.cfg.block != 0 {
 		return fmt.Sprintf("table %s: width %d is not a multiple of block=%d", wv.Name, hidden, q.cfg.block), nil
 	}
-	w, err := t.Float32s()
+	w, err := t.Floats()
 	if err != nil {
 		return "", fmt.Errorf("table %s: %w", wv.Name, err)
 	}
-	f, err := q.nbitsOf(n, wv, w, hidden, vocab, false, 1)
+	dt := t.DataType()
+	st := nbitsScaleType(dt)
+	f, err := q.nbitsOf(n, wv, w, hidden, vocab, false, 1, st)
 	if err != nil {
 		return "", err
 	}
@@ -83,6 +71,12 @@ func (q *quantizer) gather(n *graph.Node) (string, error) {
 		attrInt("gather_axis", 0), attrInt("quantize_axis", 1), attrInt("block_size", int64(q.cfg.block)), attrInt("bits", 4))
 	if q.m.Opset(msDomain) == 0 {
 		q.m.SetOpset(msDomain, 1)
+	}
+	if st != dt { // the gathered rows come out in the scales' type
+		why := fmt.Sprintf("GatherBlockQuantized has no %s kernel on CPU; Cast of its float32 rows", onnx.DataTypeName(dt))
+		if err := q.castAfter(n.Output(0), dt, why); err != nil {
+			return "", err
+		}
 	}
 	return "", cleanup(wv)
 }

@@ -146,12 +146,13 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 }
 
 // blocked quantizes w ([K, N] when kMajor, else [N, K]) in blocks along K
-// for node: by GPTQ when the node has calibration statistics, else to
+// for node, with scales stored in float type st: by GPTQ when the node has
+// calibration statistics (its float32 scales then rounded to st), else to
 // nearest. how names the method, for reports.
-func (q *quantizer) blocked(node *graph.Node, w []float32, k, n int, kMajor bool) (b *blocked, how string, err error) {
+func (q *quantizer) blocked(node *graph.Node, w []float32, k, n int, kMajor bool, st int32) (b *blocked, how string, err error) {
 	h := q.hess[node]
 	if h == nil {
-		b, err = quantizeBlocked(w, k, n, q.cfg.block, kMajor, q.cfg.typ, q.cfg.symmetric)
+		b, err = quantizeBlocked(w, k, n, q.cfg.block, kMajor, q.cfg.typ, q.cfg.symmetric, st)
 		return b, "rtn", err
 	}
 	res, err := q.gptq(h, w, k, n, kMajor, q.cfg.block)
@@ -166,7 +167,7 @@ func (q *quantizer) blocked(node *graph.Node, w []float32, k, n int, kMajor bool
 			b.q[j*n+r] = int32(res.Codes[r*k+j]) - shift
 		}
 		for g := range nb {
-			b.scale[g*n+r] = res.Scales[r*nb+g]
+			b.scale[g*n+r] = storableScale(res.Scales[r*nb+g], st)
 			b.zp[g*n+r] = int32(res.Zeros[r*nb+g]) - shift
 		}
 	}

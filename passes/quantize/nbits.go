@@ -12,7 +12,8 @@ import (
 // nbits quantizes a MatMul or Gemm weight to 4 bits in blocks along K:
 // as com.microsoft.MatMulNBits (format=matmulnbits) or as a blocked
 // opset-21 DequantizeLinear feeding the original op (format=qdq).
-func (q *quantizer) nbits(n *graph.Node) (string, error) {
+func (q *quantizer) nbits(n *graph.Node) (_ string, err error) {
+	var out *graph.Value // the output MatMulNBits computes
 	if n.OpType() == "Conv" {
 		return "4-bit quantization covers MatMul and Gemm; Conv stays float (use an 8-bit type)", nil
 	}
@@ -23,19 +24,37 @@ func (q *quantizer) nbits(n *graph.Node) (string, error) {
 	if q.cfg.format == "qdq" {
 		return q.blockedQDQ(l)
 	}
-	f, err := q.nbitsOf(n, l.weight, l.w, l.k, l.n, l.kMajor, l.alpha)
+	st := nbitsScaleType(l.dtype)
+	f, err := q.nbitsOf(n, l.weight, l.w, l.k, l.n, l.kMajor, l.alpha, st)
 	if err != nil {
 		return "", err
 	}
 	oldBias := l.node.Input(2)
-	inputs := []*graph.Value{n.Input(0), f.b, f.scales, f.zps, nil, l.bias}
+	x, bias := n.Input(0), l.bias
+	if st != l.dtype { // MatMulNBits computes in float32 here: Casts around it
+		why := fmt.Sprintf("MatMulNBits has no %s kernel on CPU; Casts to float32 and back", onnx.DataTypeName(l.dtype))
+		x = q.castTo(n.Graph(), x, l.dtype, st, why)
+		if bias, err = floatCopy(bias, st); err != nil {
+			return "", err
+		}
+		defer func() {
+			if err == nil {
+				err = q.castAfter(out, l.dtype, why)
+			}
+		}()
+	}
+	out = l.node.Output(0)
+	if l.add != nil {
+		out = l.add.Output(0)
+	}
+	inputs := []*graph.Value{x, f.b, f.scales, f.zps, nil, bias}
 	err = q.replaceLinear(l, "MatMulNBits", msDomain, inputs,
 		attrInt("K", int64(l.k)), attrInt("N", int64(l.n)), attrInt("bits", 4),
 		attrInt("block_size", int64(q.cfg.block)), attrInt("accuracy_level", int64(q.cfg.accuracy)))
 	if err != nil {
 		return "", err
 	}
-	return "", cleanup(l.weight, oldBias)
+	return "", cleanup(l.weight, oldBias, l.bias)
 }
 
 // nbitsForm is a weight quantized to 4 bits in blocks along K, in
@@ -55,15 +74,15 @@ type nbitsForm struct {
 
 // nbitsOf returns the 4-bit form of weight wv, whose float data w is
 // [K, N] when kMajor and [N, K] otherwise, with scales multiplied by
-// alpha; made once per weight and layout. The codes are node's GPTQ fit
+// alpha and stored in float type st; made once per weight and layout. The codes are node's GPTQ fit
 // when it has calibration statistics (method=gptq), else rounded to
 // nearest.
-func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n int, kMajor bool, alpha float32) (*nbitsForm, error) {
+func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n int, kMajor bool, alpha float32, st int32) (*nbitsForm, error) {
 	key := cacheKey{wv, fmt.Sprintf("nbits/%s/%d/%v/%v/%v", q.cfg.typ.name, q.cfg.block, q.cfg.symmetric, kMajor, alpha)}
 	if f := q.forms[key]; f != nil {
 		return f, nil
 	}
-	b, how, err := q.blocked(node, w, k, n, kMajor)
+	b, how, err := q.blocked(node, w, k, n, kMajor, st)
 	if err != nil {
 		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
@@ -71,8 +90,10 @@ func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n
 	if err != nil {
 		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
-	for i := range scales {
-		scales[i] *= alpha
+	if alpha != 1 {
+		for i := range scales {
+			scales[i] = storableScale(scales[i]*alpha, st)
+		}
 	}
 	nb := b.nb
 	g := wv.Graph()
@@ -80,7 +101,7 @@ func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n
 	u8 := int32(onnx.TensorProto_UINT8)
 	f := &nbitsForm{k: k, n: n}
 	f.b = newInit(g, base+"_q4", u8, []int64{int64(n), int64(nb), int64(q.cfg.block / 2)}, packed)
-	f.scales = floatInit(g, base+"_scales", []int64{int64(n), int64(nb)}, scales)
+	f.scales = floatInitAs(g, base+"_scales", []int64{int64(n), int64(nb)}, scales, st)
 	after := f.b.Tensor.Bytes() + f.scales.Tensor.Bytes()
 	if zps != nil {
 		f.zps = newInit(g, base+"_zero_points", u8, []int64{int64(n), int64(len(zps) / n)}, zps)
@@ -93,7 +114,9 @@ func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n
 
 // blockedQDQ replaces l's weight by DequantizeLinear(int4 or uint4
 // weight, scales [K/block, N], axis=0, block_size) (for Gemm with transB,
-// the [N, K] layout with axis=1), raising the model to opset 21.
+// the [N, K] layout with axis=1), raising the model to opset 21. Scales
+// are float16 for a float16 weight (scaleType), float32 otherwise, with a
+// Cast to bfloat16 after the DequantizeLinear for a bfloat16 one.
 func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 	if err := q.needOpset(21, "blocked DequantizeLinear (block_size) with INT4/UINT4 weights"); err != nil {
 		return "", err
@@ -105,7 +128,8 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 	g := l.weight.Graph()
 	deq := q.cache[key]
 	if deq == nil {
-		b, how, err := q.blocked(l.node, l.w, l.k, l.n, l.kMajor)
+		st := q.scaleType(l.dtype)
+		b, how, err := q.blocked(l.node, l.w, l.k, l.n, l.kMajor, st)
 		if err != nil {
 			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
 		}
@@ -117,17 +141,15 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 		}
 		base := l.weight.Name
 		wq := newInit(g, base+"_q4", q.cfg.typ.onnx, wdims, qformat.Pack(codes, 4))
-		sv := floatInit(g, base+"_scales", sdims, scales)
-		in := []*graph.Value{wq, sv}
-		after := wq.Tensor.Bytes() + sv.Tensor.Bytes()
+		after := wq.Tensor.Bytes()
+		var zv *graph.Value
 		if !allZero(zps) {
-			zv := newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, qformat.Pack(zps, 4))
-			in = append(in, zv)
+			zv = newInit(g, base+"_zero_points", q.cfg.typ.onnx, sdims, qformat.Pack(zps, 4))
 			after += zv.Tensor.Bytes()
 		}
-		dq := g.NewNode("DequantizeLinear", base+"/DequantizeLinear", in, []string{base + "_dequantized"},
-			attrInt("axis", axis), attrInt("block_size", int64(q.cfg.block)))
-		deq = dq.Output(0)
+		var sv *graph.Value
+		deq, sv = q.dequantize(g, base, wq, zv, scales, sdims, st, l.dtype, attrInt("axis", axis), attrInt("block_size", int64(q.cfg.block)))
+		after += sv.Tensor.Bytes()
 		q.cache[key] = deq
 		q.report(l.weight, after, fmt.Sprintf("%s block %d %s -> DequantizeLinear", q.cfg.typ.name, q.cfg.block, how))
 	}

@@ -185,14 +185,17 @@ func (q *quantizer) targets() []*graph.Node {
 	if len(sel.Ops) == 0 {
 		return nil // ops= given empty: nothing selected
 	}
+	return q.selected(sel)
+}
+
+// selected lists, in graph order, the nodes of every graph that read a
+// weight sel chooses; weights stored in 16 bits behind a Cast to float32
+// are skipped with the reason.
+func (q *quantizer) selected(sel passes.Selection) []*graph.Node {
 	want := map[*graph.Node]bool{}
 	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
 		if w.Cast != nil {
 			q.ctx.Skip(w.Value.Name, "stored as %s behind a Cast: quantize the float32 computation of such a model after convert-float(to=float32)", onnx.DataTypeName(w.Tensor.DataType()))
-			continue
-		}
-		if w.Tensor.DataType() != int32(onnx.TensorProto_FLOAT) && q.cfg.typ.bits != 8 {
-			q.ctx.Skip(w.Value.Name, "4-bit quantization reads float32 weights only (this one is %s)", onnx.DataTypeName(w.Tensor.DataType()))
 			continue
 		}
 		for _, u := range w.Uses {

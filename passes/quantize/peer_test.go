@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 )
@@ -59,9 +60,9 @@ func ortDynamicPeer(t testing.TB, p *onnx.ModelProto, wtype string) *onnx.ModelP
 		const why = "peer"
 		x32 := q.castTo(g, x, dt, tFloat, why)
 		dql := g.NewNode("DynamicQuantizeLinear", name+"/dql", []*graph.Value{x32}, []string{x.Name + "_q", x.Name + "_s", x.Name + "_zp"})
-		wq := newInit(g, wv.Name+"_quantized", typ.onnx, wt.Dims(), bytes8(r.q))
+		wq := newInit(g, wv.Name+"_quantized", typ.onnx, wt.Dims(), qformat.Pack(r.q, 8))
 		ws := floatInit(g, wv.Name+"_scale", nil, r.scale)
-		wz := newInit(g, wv.Name+"_zero_point", typ.onnx, nil, bytes8(r.zp))
+		wz := newInit(g, wv.Name+"_zero_point", typ.onnx, nil, qformat.Pack(r.zp, 8))
 		var attrs []*onnx.AttributeProto
 		for _, a := range n.Proto.GetAttribute() {
 			attrs = append(attrs, a)

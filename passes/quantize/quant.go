@@ -76,15 +76,6 @@ func quantize(x, scale float32, zp int32, t qtype) int32 {
 
 func clamp(q int32, t qtype) int32 { return max(t.min, min(t.max, q)) }
 
-// bytes8 stores 8-bit codes one per byte (two's complement for int8).
-func bytes8(q []int32) []byte {
-	b := make([]byte, len(q))
-	for i, v := range q {
-		b[i] = byte(v)
-	}
-	return b
-}
-
 // channelRanges returns the minimum and maximum of w along axis of dims
 // (one entry per index of that axis), or a single overall entry when axis
 // is negative.
@@ -160,8 +151,9 @@ type blocked struct {
 }
 
 // quantizeBlocked quantizes w, a [K, N] matrix (row-major) when kMajor, or
-// an [N, K] one otherwise, in blocks along K.
-func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetric bool) (*blocked, error) {
+// an [N, K] one otherwise, in blocks along K, with scales rounded to the
+// float type st they are stored in.
+func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetric bool, st int32) (*blocked, error) {
 	at := func(kk, nn int) float32 {
 		if kMajor {
 			return w[kk*n+nn]
@@ -182,6 +174,7 @@ func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetr
 				lo, hi = min(lo, x), max(hi, x)
 			}
 			s, z := params(lo, hi, t, symmetric)
+			s = storableScale(s, st)
 			b.scale[bi*n+nn], b.zp[bi*n+nn] = s, z
 			for kk := k0; kk < k1; kk++ {
 				b.q[kk*n+nn] = quantize(at(kk, nn), s, z, t)

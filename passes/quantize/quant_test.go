@@ -93,8 +93,8 @@ func TestPacking(t *testing.T) {
 			t.Errorf("Pack(%v) = % x, want % x", c.q, got, c.want)
 		}
 	}
-	if got := bytes8([]int32{-128, -1, 0, 127, 255}); !bytes.Equal(got, []byte{0x80, 0xFF, 0x00, 0x7F, 0xFF}) {
-		t.Errorf("bytes8 = % x", got)
+	if got := qformat.Pack([]int32{-128, -1, 0, 127, 255}, 8); !bytes.Equal(got, []byte{0x80, 0xFF, 0x00, 0x7F, 0xFF}) {
+		t.Errorf("Pack(8 bits) = % x", got)
 	}
 }
 
@@ -143,7 +143,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 		w[kk*n] = float32(kk - 8)
 		w[kk*n+1] = 0.5
 	}
-	b, err := quantizeBlocked(w, k, n, 16, true, qtypes["uint4"], true)
+	b, err := quantizeBlocked(w, k, n, 16, true, qtypes["uint4"], true, tFloat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 	}
 
 	// Asymmetric: zero points packed per row, two blocks in one byte.
-	b, err = quantizeBlocked(w, k, n, 16, true, qtypes["uint4"], false)
+	b, err = quantizeBlocked(w, k, n, 16, true, qtypes["uint4"], false, tFloat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestMatMulNBitsLayout(t *testing.T) {
 		t.Errorf("zero points % x, want 08 00", zps)
 	}
 	// Three blocks: odd count, each row starts a fresh byte.
-	b, err = quantizeBlocked(make([]float32, 48*1), 48, 1, 16, true, qtypes["int4"], false)
+	b, err = quantizeBlocked(make([]float32, 48*1), 48, 1, 16, true, qtypes["int4"], false, tFloat)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/qformat"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 )
@@ -86,8 +87,8 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 		sdims = nil
 	}
 	base := wv.Name
-	wq := newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, bytes8(r.q))
-	zv := newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, bytes8(r.zp))
+	wq := newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, qformat.Pack(r.q, 8))
+	zv := newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, qformat.Pack(r.zp, 8))
 	var attrs []*onnx.AttributeProto
 	if qa >= 0 {
 		attrs = append(attrs, attrInt("axis", int64(qa)))
