@@ -29,10 +29,12 @@ build:
 	$(GO) build -o $(BIN) ./cmd/onnxopt
 
 # The whole suite, then the packages that run work on several goroutines
-# (the passes and the copy-on-write IR) again under the race detector.
+# (the passes, the copy-on-write IR, the numerical kernels and the worker
+# pool) again under the race detector, with -short: the numerical
+# acceptance runs through ONNX Runtime (testenv.Heavy) ran in the first pass.
 test: setup
 	$(GO) test ./... -count=1 -timeout $(TEST_TIMEOUT)
-	$(GO) test -race ./onnx ./graph ./passes/... -count=1 -timeout $(TEST_TIMEOUT)
+	$(GO) test -race -short ./onnx ./graph ./passes/... ./internal/obs ./internal/parallel -count=1 -timeout $(TEST_TIMEOUT)
 
 demo: setup build
 	bash scripts/demo.sh

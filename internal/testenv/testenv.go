@@ -83,3 +83,15 @@ func Runtime(t testing.TB) {
 		t.Fatal(err)
 	}
 }
+
+// Heavy marks a numerical acceptance test that runs real models through
+// ONNX Runtime for many seconds. `make test` runs every test once, then
+// the concurrent packages again under the race detector with -short; such
+// a test adds minutes there and no concurrency the first run missed, so it
+// is skipped under -short only.
+func Heavy(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("numerical acceptance run: covered by make test's run without -short")
+	}
+}

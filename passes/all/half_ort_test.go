@@ -104,6 +104,7 @@ func runPipeline(t *testing.T, src, pipeline, dir, name string) (string, weightS
 // within 0.5%, no float32 weight may appear, and outputs must reach
 // cosine 0.999.
 func TestHalfPipelinesRealModels(t *testing.T) {
+	testenv.Heavy(t)
 	testenv.Runtime(t)
 	native := []string{
 		"prune(sparsity=0.5)",

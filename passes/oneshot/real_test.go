@@ -17,6 +17,7 @@ import (
 // "Calibrated sparsity", says why), and a test that held them to the
 // issue's ratio would fail.
 func TestPPOCRCls(t *testing.T) {
+	testenv.Heavy(t)
 	runtime(t)
 	orig := testenv.Model(t, "ppocr-cls.onnx")
 	shapes := ort.Shapes{"x": {1, 3, 48, 192}}

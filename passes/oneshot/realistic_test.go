@@ -103,6 +103,7 @@ func holding(keys ...string) map[string]float64 {
 // the synthdata wake-word proxy (not audio: the speech-embedding features
 // it is trained on need a model onnxopt does not ship).
 func TestRealisticWakeword(t *testing.T) {
+	testenv.Heavy(t)
 	realisticCase{model: "hello_deepa.onnx", kind: "wakeword", shape: []int64{1, 25, 96}, calib: 256, eval: 64,
 		want: holding("2:4 sparsegpt")}.run(t)
 }

@@ -145,6 +145,7 @@ func TestFloat16ScalesWithoutOpset19(t *testing.T) {
 // runs with ops=Conv for the comparison (the default, which also
 // quantizes the Gemm head, is logged).
 func TestDynamicConvVersusORTQuantizer(t *testing.T) {
+	testenv.Heavy(t)
 	ref := half(t, modelgen.CNN(modelgen.CNNOptions{Channels: 64}))
 	testenv.Runtime(t)
 	size := func(p *onnx.ModelProto) float64 { return float64(len(encode(t, p))) / float64(len(encode(t, ref))) }

@@ -1,6 +1,7 @@
 package quantize
 
 import (
+	"github.com/onnxopt/onnxopt/internal/testenv"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
@@ -101,6 +102,7 @@ func equalInts(a, b []int32) bool {
 // GatherBlockQuantized, the tied table stored once for both, and the
 // logits stay close to the float16 model's.
 func TestInt4Float16Llama(t *testing.T) {
+	testenv.Heavy(t)
 	ref := half(t, smallLlama())
 	q, rep := apply(t, ref, "quantize(type=int4,block=32,gather=true)")
 	ops := countOps(q)
@@ -132,6 +134,7 @@ func TestInt4Float16Llama(t *testing.T) {
 // TestInt4Float16LlamaSize checks the size ratio on a float16 Llama whose
 // weights dominate, against the float32 and the float16 files.
 func TestInt4Float16LlamaSize(t *testing.T) {
+	testenv.Heavy(t)
 	f32 := modelgen.Llama(modelgen.LlamaOptions{Vocab: 4096, Hidden: 512, Layers: 2, Heads: 8, MaxSeq: 64})
 	ref := half(t, f32)
 	q, _ := apply(t, ref, "quantize(type=int4,block=32,gather=true)")

@@ -132,6 +132,7 @@ func smallLlama() *onnx.ModelProto {
 // linear layer becomes MatMulNBits, the embedding GatherBlockQuantized,
 // the tied table is stored once for both, and the logits stay close.
 func TestLlamaINT4Gather(t *testing.T) {
+	testenv.Heavy(t)
 	ref := smallLlama()
 	q, rep := apply(t, ref, "quantize(type=int4,block=32,gather=true)")
 	ops := countOps(q)
@@ -185,6 +186,7 @@ func TestLlamaINT4Gather(t *testing.T) {
 
 // TestLlamaSize checks the size ratio on a Llama whose weights dominate.
 func TestLlamaSize(t *testing.T) {
+	testenv.Heavy(t)
 	ref := modelgen.Llama(modelgen.LlamaOptions{Vocab: 4096, Hidden: 512, Layers: 2, Heads: 8, MaxSeq: 64})
 	q, _ := apply(t, ref, "quantize(type=int4,block=32,gather=true)")
 	before, after := len(encode(t, ref)), len(encode(t, q))
@@ -315,6 +317,7 @@ func correlated(seed uint64, n, batch, dim int) [][]ort.Value {
 // output error with rounding to nearest on held-out samples drawn with
 // another seed.
 func TestGPTQBeatsRTN(t *testing.T) {
+	testenv.Heavy(t)
 	testenv.Runtime(t)
 	for _, c := range []struct {
 		name     string

@@ -14,6 +14,7 @@ import (
 // real PP-OCR direction classifier (weights in Constant nodes, opset 9)
 // with calibrated QDQ, for each calibration method.
 func TestStatic(t *testing.T) {
+	testenv.Heavy(t)
 	cnn := modelgen.CNN(modelgen.CNNOptions{})
 	models := []struct {
 		name   string

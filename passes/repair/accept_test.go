@@ -50,6 +50,7 @@ func TestAcceptanceMLP(t *testing.T) {
 }
 
 func TestAcceptancePPOCRCls(t *testing.T) {
+	testenv.Heavy(t)
 	if testing.Short() {
 		t.Skip("calibrates a real model layer by layer (about a minute)")
 	}
