@@ -101,7 +101,7 @@ forces this. Other passes are refused on such a model.`,
 				return err
 			}
 			wopts := onnx.WriteOptions{ExternalThreshold: threshold}
-			m, streamed, err := loadForRun(in, out, memLimit, stream, p, wopts)
+			m, streamed, err := loadForRun(in, out, memLimit, stream, p, &wopts, cmd.Flags().Changed("external-threshold"))
 			if err != nil {
 				return err
 			}
@@ -139,7 +139,7 @@ forces this. Other passes are refused on such a model.`,
 	f.StringVarP(&pipeline, "pipeline", "p", "", "pipeline text, e.g. 'prune(sparsity=0.5),dce'")
 	f.StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
 	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
-	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
+	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT (default: 1MiB when MODEL has external data, else none)")
 	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
 	f.StringVar(&printIRAfter, "print-ir-after", "", "print the IR to stderr after this pass (a pass name of the pipeline, or all)")
 	f.BoolVar(&stream, "stream", false, "read, change and write weights one at a time (chosen by itself when the external data does not fit --max-memory)")

@@ -17,8 +17,11 @@ import (
 // streamed (weights read, changed and written one at a time) when every
 // pass of the pipeline can stream, and refused with the passes that
 // cannot otherwise; force streams it either way. A streamed model is
-// ready to be written to out with wopts; the caller must Close it.
-func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopts onnx.WriteOptions) (m *graph.Model, streamed bool, err error) {
+// ready to be written to out with *wopts; the caller must Close it. When
+// the input has external data and no threshold was given (ExternalThreshold
+// 0 and !thresholdSet), large tensors the passes make go to the side file
+// too (defaultExternalThreshold): wopts is updated.
+func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopts *onnx.WriteOptions, thresholdSet bool) (m *graph.Model, streamed bool, err error) {
 	st, err := os.Stat(in)
 	if err != nil {
 		return nil, false, withCode(exitFailure, err)
@@ -32,6 +35,9 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 		return nil, false, withCode(exitFailure, err)
 	}
 	ext := externalBytes(proto)
+	if ext > 0 && !thresholdSet && wopts.ExternalThreshold == 0 {
+		wopts.ExternalThreshold = defaultExternalThreshold
+	}
 	fits := limit <= 0 || st.Size()+ext <= limit
 	if !fits {
 		if ext == 0 {
@@ -50,7 +56,7 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 		return nil, false, withCode(exitFailure, fmt.Errorf("%s: %w", in, err))
 	}
 	if force || !fits {
-		if err := m.Stream(out, wopts); err != nil {
+		if err := m.Stream(out, *wopts); err != nil {
 			m.Close()
 			return nil, false, withCode(exitFailure, err)
 		}
@@ -59,6 +65,13 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 	}
 	return m, false, nil
 }
+
+// defaultExternalThreshold is where new tensors go to the side file when
+// the input keeps its weights in one and --external-threshold is not
+// given: a model too large for one protobuf file stays writable after
+// passes that replace its weights (quantize, convert-float), and a
+// streamed run can move them out of memory as they are made.
+const defaultExternalThreshold = 1 << 20
 
 // maxInFlight caps the weights a streamed pass holds at once: more does
 // not make a pass bound by reading and writing any faster, and the
