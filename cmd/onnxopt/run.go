@@ -110,7 +110,7 @@ forces this. Other passes are refused on such a model.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), streamNote(in, memLimit, stream))
 			}
 			prog := newProgress(quiet)
-			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads, AfterPass: afterPass})
+			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, ProgressBytes: prog.updateBytes, Threads: threads, AfterPass: afterPass})
 			prog.done()
 			if err != nil {
 				return withCode(exitFailure, withReproducer(err, in, out, p))

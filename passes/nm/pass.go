@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -90,8 +89,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		ctx.Note("no weight is eligible for %s sparsity", pattern)
 		return nil
 	}
-	var mu sync.Mutex
-	done := int64(0)
+	var total int64
+	for _, j := range jobs {
+		total += j.w.Tensor.Bytes()
+	}
+	prog := passes.NewWeightProgress(ctx, total)
 	size := func(i int) int64 { return jobs[i].w.Tensor.Bytes() }
 	passes.ParallelWithin(len(jobs), ctx.Threads, passes.StreamBudget(m), size, func(i int) {
 		j := jobs[i]
@@ -100,10 +102,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		if err := j.w.Tensor.Release(); err != nil && j.err == nil {
 			j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
 		}
-		mu.Lock()
-		done++
-		ctx.Tick(done, int64(len(jobs)))
-		mu.Unlock()
+		prog.Add(size(i))
 	})
 	annotation := map[string]any{}
 	if old, ok := m.Metadata(MetadataKey); ok {

@@ -3,7 +3,6 @@ package prune
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -59,7 +58,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		ctx.Note("no float32 weights selected")
 		return nil
 	}
-	prog := newProgress(ctx, len(items))
+	var total int64
+	for _, it := range items {
+		total += 4 * it.n
+	}
+	prog := passes.NewWeightProgress(ctx, total)
 	// Streaming, the weights in flight stay within the store's budget.
 	each := func(fn func(i int)) {
 		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return 4 * items[i].n }, fn)
@@ -77,7 +80,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(4 * it.n)
 		})
 	case cfg.global && streaming(m):
 		// The model does not stay in memory: find the cut from histograms
@@ -96,7 +99,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(4 * it.n)
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	case cfg.global:
@@ -115,7 +118,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			items[i].finish(cut.t)
 			items[i].release()
-			prog.tick()
+			prog.Add(4 * items[i].n)
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
@@ -128,7 +131,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(4 * it.n)
 		})
 	}
 	return report(ctx, items)
@@ -240,23 +243,4 @@ func report(ctx *passes.Context, items []*item) error {
 		}
 	}
 	return nil
-}
-
-// progress forwards per-item progress to ctx from any goroutine.
-type progress struct {
-	mu    sync.Mutex
-	ctx   *passes.Context
-	done  int64
-	total int64
-}
-
-func newProgress(ctx *passes.Context, total int) *progress {
-	return &progress{ctx: ctx, total: int64(total)}
-}
-
-func (p *progress) tick() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done++
-	p.ctx.Tick(p.done, p.total)
 }

@@ -86,7 +86,7 @@ func run(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 				return
 			}
 			done += t.Bytes()
-			ctx.Tick(done, total)
+			ctx.TickBytes(done, total)
 		}
 	})
 	if err != nil {
