@@ -93,7 +93,8 @@ type TensorDiff struct {
 	Status string      `json:"status"` // added, removed, changed, same
 	Before *TensorInfo `json:"before,omitempty"`
 	After  *TensorInfo `json:"after,omitempty"`
-	// MaxAbsDiff and RelChange compare same-shape float32 pairs: the
+	// MaxAbsDiff and RelChange compare same-shape float pairs (float16,
+	// bfloat16 and float64 decoded to float32): the
 	// largest absolute difference and ||after-before|| / ||before||.
 	MaxAbsDiff *float64   `json:"max_abs_diff,omitempty"`
 	RelChange  *float64   `json:"rel_change,omitempty"`

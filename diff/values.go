@@ -62,11 +62,12 @@ func shapeOf(v *graph.Value) []int64 {
 	return d
 }
 
-// floats returns the values of a float32 constant (sparse ones made
-// dense), or ok false for other types.
+// floats returns the values of a float constant (float32, float16,
+// bfloat16 or float64, decoded to float32; sparse ones made dense), or ok
+// false for other types.
 func floats(v *graph.Value) (vals []float32, ok bool, err error) {
 	if v.Sparse != nil {
-		if v.Sparse.GetValues().GetDataType() != int32(onnx.TensorProto_FLOAT) {
+		if !onnx.IsFloatWeight(v.Sparse.GetValues().GetDataType()) {
 			return nil, false, nil
 		}
 		d, err := densify(v.Sparse)
@@ -76,17 +77,17 @@ func floats(v *graph.Value) (vals []float32, ok bool, err error) {
 		return d, true, nil
 	}
 	t := v.Const()
-	if t == nil || t.DataType() != int32(onnx.TensorProto_FLOAT) {
+	if t == nil || !t.IsFloat() {
 		return nil, false, nil
 	}
-	f, err := t.Float32s()
+	f, err := t.Floats()
 	if err != nil {
 		return nil, false, fmt.Errorf("tensor %q: %w", v.Name, err)
 	}
 	return f, true, nil
 }
 
-// densify expands a float32 sparse tensor: indices are either [NNZ] linear
+// densify expands a float sparse tensor: indices are either [NNZ] linear
 // positions or [NNZ, rank] coordinates.
 func densify(s *onnx.SparseTensorProto) ([]float32, error) {
 	n, err := onnx.NumElements(s.GetDims())
@@ -96,7 +97,7 @@ func densify(s *onnx.SparseTensorProto) ([]float32, error) {
 	if n > 1<<31 {
 		return nil, fmt.Errorf("shape %v is too large to compare", s.GetDims())
 	}
-	vals, err := onnx.Float32s(s.GetValues(), nil)
+	vals, err := graph.NewTensor(s.GetValues()).Floats()
 	if err != nil {
 		return nil, err
 	}

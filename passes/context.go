@@ -3,6 +3,8 @@ package passes
 import (
 	"fmt"
 	"sync"
+
+	"github.com/onnxopt/onnxopt/graph"
 )
 
 // Context is what a running pass uses to report and to show progress.
@@ -15,7 +17,15 @@ type Context struct {
 	ProgressBytes func(done, total int64)
 	// Threads bounds the pass's parallel work (0: all cores).
 	Threads int
+	// reference is the model as it entered the pipeline, kept by Run for
+	// passes that set NeedsReference (nil otherwise).
+	reference *graph.Model
 }
+
+// Reference returns the model as it entered the pipeline (a copy-on-write
+// clone: the pass must not change it), or nil when the pass did not
+// declare NeedsReference or runs outside Run.
+func (c *Context) Reference() *graph.Model { return c.reference }
 
 // Skip records that the pass left name alone, and why.
 func (c *Context) Skip(name, format string, args ...any) {

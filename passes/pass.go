@@ -30,6 +30,11 @@ type Pass struct {
 	// calls ONNX Runtime (e.g. to calibrate), so that drivers and tests
 	// can tell in advance; nil means never.
 	NeedsRuntime func(opts Args) bool
+	// NeedsReference says the pass reads the model as it entered the
+	// pipeline (Context.Reference), e.g. to fit changed layers back to the
+	// original. Run keeps a copy-on-write clone only when some step sets
+	// it, so other pipelines pay nothing.
+	NeedsReference bool
 	// Run transforms m in place. It reports what it did through ctx.
 	Run func(ctx *Context, m *graph.Model, opts Args) error
 	// Streams is set when the pass holds a few tensors at a time, never

@@ -42,6 +42,7 @@ type PassReport struct {
 type TensorReport struct {
 	Name           string  `json:"name"`
 	Shape          []int64 `json:"shape"`
+	DType          string  `json:"dtype,omitempty"` // the element type, when not float32
 	SparsityBefore float64 `json:"sparsity_before"`
 	SparsityAfter  float64 `json:"sparsity_after"`
 	BytesBefore    int64   `json:"bytes_before,omitempty"`

@@ -41,6 +41,18 @@ func (e *PassError) Unwrap() error { return e.Err }
 func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 	rep := &Report{Pipeline: p.String(), BytesBefore: ConstantBytes(m)}
 	start := time.Now()
+	// The model as it entered the pipeline, for passes that compare
+	// against it; a Clone shares tensor bytes until either side writes.
+	var ref *graph.Model
+	for _, step := range p {
+		if step.Pass.NeedsReference {
+			var err error
+			if ref, err = m.Clone(); err != nil {
+				return rep, fmt.Errorf("keeping a reference copy of the model: %w", err)
+			}
+			break
+		}
+	}
 	for i, step := range p {
 		fail := func(format string, args ...any) error {
 			return &PassError{Step: i, Pass: step.Pass.Name, Err: fmt.Errorf(format, args...)}
@@ -51,6 +63,9 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 		}
 		pr := &PassReport{Pass: step.Pass.Name, Options: args.Texts()}
 		ctx := &Context{Report: pr, Threads: opts.Threads}
+		if step.Pass.NeedsReference {
+			ctx.reference = ref
+		}
 		if opts.Progress != nil {
 			name := step.Pass.Name
 			ctx.Progress = func(done, total int64) { opts.Progress(name, done, total) }

@@ -6,14 +6,23 @@ import (
 	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/onnx"
 )
 
 // Weight is a constant tensor used as the weight of one or more nodes.
+// Its type is any float type (see graph.Tensor.IsFloat): read it with
+// Tensor.Floats and write it back with Tensor.SetFloats, which keep the
+// tensor's own type.
 type Weight struct {
 	Value  *graph.Value
 	Tensor *graph.Tensor // Value.Const(): an initializer or a Constant node's value
 	Node   *graph.Node   // the first consumer that made it a weight
 	Uses   []*graph.Node // every node using it as its weight
+	// Cast is set when the weight is stored in a 16-bit float type behind
+	// a Cast to float32 ("stored half, computed in float"): the nodes in
+	// Uses read Cast's output, Value is Cast's constant input. Passes
+	// change Tensor in its own type; the Cast keeps converting it.
+	Cast *graph.Node
 }
 
 // Selection chooses weights: op types, name patterns and a minimum size.
@@ -34,8 +43,9 @@ type Selection struct {
 // DefaultOps are the op types whose weights passes touch by default.
 var DefaultOps = []string{"MatMul", "Gemm", "Conv", "ConvTranspose"}
 
-// FindWeights returns the float constants feeding the weight input (as
-// LayoutOf gives it) of the selected ops, in all graphs (subgraphs
+// FindWeights returns the float constants (float32, float16, bfloat16 or
+// float64) feeding the weight input (as LayoutOf gives it) of the selected
+// ops, directly or through a Cast to float32 (see Weight.Cast), in all graphs (subgraphs
 // included), each once even when shared, in the order of their first use.
 // Uses lists every selected op using the weight, so callers can check
 // that they agree on its layout. Weights computed at run time are reported
@@ -54,6 +64,7 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 	}
 	var order []*graph.Value
 	uses := map[*graph.Value][]*graph.Node{}
+	casts := map[*graph.Value]*graph.Node{}
 	m.Graph.Walk(func(g *graph.Graph) {
 		for _, n := range g.Nodes {
 			l, ok := LayoutOf(n)
@@ -63,6 +74,12 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 			v := n.Input(l.Weight)
 			if v == nil {
 				continue
+			}
+			if c, src := behindCast(v); c != nil {
+				v = src
+				if casts[v] == nil {
+					casts[v] = c
+				}
 			}
 			if uses[v] == nil {
 				order = append(order, v)
@@ -87,8 +104,8 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 			// callers may feed another value at run time.
 			skip(v.Name, "weight of "+n.String()+" is also a graph input (a caller may replace it at run time)")
 			continue
-		case t.DataType() != 1: // float32
-			skip(v.Name, "not a float32 tensor")
+		case !t.IsFloat():
+			skip(v.Name, "not a float tensor ("+onnx.DataTypeName(t.DataType())+")")
 			continue
 		}
 		if k, err := t.Elements(); err != nil || k < sel.MinElements {
@@ -97,9 +114,31 @@ func FindWeights(m *graph.Model, sel Selection, skip func(name, reason string)) 
 			}
 			continue
 		}
-		out = append(out, &Weight{Value: v, Tensor: t, Node: n, Uses: us})
+		out = append(out, &Weight{Value: v, Tensor: t, Node: n, Uses: us, Cast: casts[v]})
 	}
 	return out
+}
+
+// behindCast returns, when v is the output of a Cast to float32 whose
+// input is a 16-bit float constant, that Cast and its input.
+func behindCast(v *graph.Value) (*graph.Node, *graph.Value) {
+	n, _ := v.Producer()
+	if n == nil || n.OpType() != "Cast" || n.Domain() != "" || n.AttrInt("to", 0) != int64(onnx.TensorProto_FLOAT) {
+		return nil, nil
+	}
+	src := n.Input(0)
+	if src == nil {
+		return nil, nil
+	}
+	t := src.Const()
+	if t == nil {
+		return nil, nil
+	}
+	switch onnx.TensorProto_DataType(t.DataType()) {
+	case onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
+		return n, src
+	}
+	return nil, nil
 }
 
 // filter returns the uses of weight v the selection keeps: all of them or
@@ -170,3 +209,12 @@ func Glob(pattern, name string) bool {
 
 // globs caches compiled patterns: Glob runs for every node and name.
 var globs sync.Map
+
+// DTypeOf names t's element type for a TensorReport: empty for float32
+// (the default), else its ONNX name.
+func DTypeOf(t *graph.Tensor) string {
+	if dt := t.DataType(); dt != int32(onnx.TensorProto_FLOAT) {
+		return onnx.DataTypeName(dt)
+	}
+	return ""
+}

@@ -10,5 +10,6 @@ import (
 	_ "github.com/onnxopt/onnxopt/passes/prune"
 	_ "github.com/onnxopt/onnxopt/passes/prunechannels"
 	_ "github.com/onnxopt/onnxopt/passes/quantize"
+	_ "github.com/onnxopt/onnxopt/passes/repair"
 	_ "github.com/onnxopt/onnxopt/passes/sparsestorage"
 )

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/onnx"
 )
 
 // dimKey is one dimension of one value; the analysis numbers them.
@@ -179,15 +178,15 @@ func (a *analyzer) param(d int, n *graph.Node, p *graph.Value, axis int) bool {
 		a.block(d, "%s: parameter %s is also a graph input (its size is fixed by callers)", n, p.Name)
 		return false
 	}
-	if c.DataType() != int32(onnx.TensorProto_FLOAT) {
-		a.block(d, "%s: parameter %s is not float32", n, p.Name)
+	if !IsFloatParam(c) {
+		a.block(d, "%s: parameter %s is not float32, float16 or bfloat16", n, p.Name)
 		return false
 	}
 	a.member(d, n, p, Param, axis)
 	return true
 }
 
-// weight returns the float32 constant weight of n, or blocks d.
+// weight returns the float constant weight of n, or blocks d.
 func (a *analyzer) weight(d int, n *graph.Node, rank int) *graph.Value {
 	w := n.Input(1)
 	c := w.Const()
@@ -196,8 +195,8 @@ func (a *analyzer) weight(d int, n *graph.Node, rank int) *graph.Value {
 		a.block(d, "%s: weight %s is computed at run time", n, w.Name)
 	case w.IsInput():
 		a.block(d, "%s: weight %s is also a graph input (its size is fixed by callers)", n, w.Name)
-	case c.DataType() != int32(onnx.TensorProto_FLOAT):
-		a.block(d, "%s: weight %s is not float32", n, w.Name)
+	case !IsFloatParam(c):
+		a.block(d, "%s: weight %s is not float32, float16 or bfloat16", n, w.Name)
 	case rank > 0 && len(c.Dims()) != rank:
 		a.block(d, "%s: weight %s has rank %d, want %d", n, w.Name, len(c.Dims()), rank)
 	default:

@@ -118,21 +118,27 @@ func uniqueNodes(ns []*graph.Node) []*graph.Node {
 	return out
 }
 
-// sliceConstant removes the indices in drop[axis] from the float32
-// constant v, replacing its tensor (the old bytes may be shared).
+// sliceConstant removes the indices in drop[axis] from the float
+// constant v, replacing its tensor (the old bytes may be shared). Elements
+// are copied as they are stored, so the tensor keeps its type and the bits
+// of every element kept.
 func sliceConstant(v *graph.Value, drop map[int]indexSet) error {
 	t := v.Const()
 	if t == nil {
 		return fmt.Errorf("%s is no longer a constant", v.Name)
 	}
-	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
-		return fmt.Errorf("constant %s is %s, not float32", v.Name, onnx.DataTypeName(t.DataType()))
+	if !IsFloatParam(t) {
+		return fmt.Errorf("constant %s is %s, not float32, float16 or bfloat16", v.Name, onnx.DataTypeName(t.DataType()))
 	}
-	data, err := t.Float32s()
+	raw, err := t.Raw()
 	if err != nil {
 		return fmt.Errorf("constant %s: %w", v.Name, err)
 	}
+	w := int64(onnx.ElemBits(t.DataType()) / 8)
 	dims := t.Dims()
+	if n, err := t.Elements(); err != nil || n*w != int64(len(raw)) {
+		return fmt.Errorf("constant %s: %d bytes for shape %v", v.Name, len(raw), dims)
+	}
 	keep := make([][]int64, len(dims))
 	newDims := make([]int64, len(dims))
 	for ax, d := range dims {
@@ -153,7 +159,7 @@ func sliceConstant(v *graph.Value, drop map[int]indexSet) error {
 			}
 		}
 	}
-	out := make([]float32, 0, prod(newDims))
+	out := make([]byte, 0, prod(newDims)*w)
 	strides := make([]int64, len(dims))
 	st := int64(1)
 	for ax := len(dims) - 1; ax >= 0; ax-- {
@@ -163,11 +169,11 @@ func sliceConstant(v *graph.Value, drop map[int]indexSet) error {
 	var rec func(ax int, base int64)
 	rec = func(ax int, base int64) {
 		if ax == len(dims) {
-			out = append(out, data[base])
+			out = append(out, raw[base*w:(base+1)*w]...)
 			return
 		}
 		if ax == len(dims)-1 && len(keep[ax]) == int(dims[ax]) {
-			out = append(out, data[base:base+dims[ax]]...)
+			out = append(out, raw[base*w:(base+dims[ax])*w]...)
 			return
 		}
 		for _, i := range keep[ax] {
@@ -175,12 +181,12 @@ func sliceConstant(v *graph.Value, drop map[int]indexSet) error {
 		}
 	}
 	if len(dims) == 0 {
-		out = append(out, data...)
+		out = append(out, raw...)
 	} else {
 		rec(0, 0)
 	}
-	p := &onnx.TensorProto{Name: proto.String(v.Name), Dims: newDims, DataType: proto.Int32(int32(onnx.TensorProto_FLOAT)), DocString: t.Proto.DocString}
-	onnx.SetFloat32s(p, out)
+	p := &onnx.TensorProto{Name: proto.String(v.Name), Dims: newDims, DataType: proto.Int32(t.DataType()), DocString: t.Proto.DocString}
+	onnx.SetRaw(p, out)
 	return ReplaceConstant(v, p)
 }
 

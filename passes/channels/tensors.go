@@ -33,6 +33,17 @@ func int64s(t *graph.Tensor) ([]int64, error) {
 	return nil, fmt.Errorf("constant %s is %s, not an integer tensor", t.Name(), onnx.DataTypeName(t.DataType()))
 }
 
+// IsFloatParam reports whether constant t is a float tensor channels can
+// slice and read: float32, float16 or bfloat16 (Floats reads it, SetFloats
+// writes it back in its own type without losing bits).
+func IsFloatParam(t *graph.Tensor) bool {
+	switch onnx.TensorProto_DataType(t.DataType()) {
+	case onnx.TensorProto_FLOAT, onnx.TensorProto_FLOAT16, onnx.TensorProto_BFLOAT16:
+		return true
+	}
+	return false
+}
+
 // ReplaceConstant makes p the tensor of constant v (an initializer or a
 // Constant node's value). The old tensor is left as it was: its bytes
 // may be shared with another model.
@@ -54,7 +65,7 @@ func ReplaceConstant(v *graph.Value, p *onnx.TensorProto) error {
 // |x| (or x², when squares) over the rest of the tensor.
 func AxisSums(v *graph.Value, axis int, squares bool) ([]float64, error) {
 	t := v.Const()
-	data, err := t.Float32s()
+	data, err := t.Floats()
 	if err != nil {
 		return nil, fmt.Errorf("constant %s: %w", v.Name, err)
 	}

@@ -1,10 +1,12 @@
 package convertfloat
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -53,7 +55,8 @@ type converter struct {
 	reasons map[string]int       // "Op: reason" -> node count
 	casts   map[castKey]*graph.Value
 	touched map[*graph.Graph]bool
-	clamped int64
+	clamped atomic.Int64
+	threads int // for converting constants
 	nCasts  int
 	nConsts int
 }
@@ -67,7 +70,7 @@ type castKey struct {
 func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	c := &converter{
 		m: m, to: typeNames[a.String("to")], keepIO: a.Bool("keep-io"), weights: a.String("compute") == "float32",
-		userBlk: map[string]bool{}, orig: types{}, newT: map[*graph.Value]int32{}, mode: map[*graph.Node]bool{},
+		threads: ctx.Threads, userBlk: map[string]bool{}, orig: types{}, newT: map[*graph.Value]int32{}, mode: map[*graph.Node]bool{},
 		reasons: map[string]int{}, casts: map[castKey]*graph.Value{}, touched: map[*graph.Graph]bool{},
 	}
 	if v := m.Opset(""); c.to == tBFloat && v < 13 {
@@ -245,6 +248,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			consts = append(consts, n.Output(0))
 		}
 	}
+	var todo []*graph.Tensor
 	for _, v := range consts {
 		t := v.Const()
 		if !c.source(t.DataType()) || len(v.Uses()) == 0 || v.IsOutput() {
@@ -252,8 +256,11 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 		}
 		ok := true
 		if c.weights {
+			// A constant beyond the float16 range stays float32: no op
+			// around it would absorb the clamping, as native mode's
+			// float32 islands do.
 			n, err := t.Elements()
-			ok = err == nil && n >= minWeightOnly
+			ok = err == nil && n >= minWeightOnly && !(c.to == tFloat16 && beyondFloat16(t))
 		} else {
 			for _, u := range v.Uses() {
 				if c.want(u.Node, u.Index) != c.to {
@@ -264,14 +271,20 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 		if !ok {
 			continue
 		}
-		if err := c.convertTensor(t); err != nil {
-			return err
-		}
+		todo = append(todo, t)
 		c.newT[v] = c.to
 		if n, _ := v.Producer(); n != nil {
 			v.SetElemType(c.to)
 		}
 	}
+	// The conversions are independent: large models spend the pass's time
+	// here, so they run on every core.
+	errs := make([]error, len(todo))
+	passes.Parallel(len(todo), c.threads, func(i int) { errs[i] = c.convertTensor(todo[i]) })
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.nConsts += len(todo)
 	// ConstantOfShape's value attribute follows its output.
 	for _, n := range g.Nodes {
 		a := n.Attr("value")
@@ -282,6 +295,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 		if err := c.convertTensor(t); err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
+		c.nConsts++
 		na := proto.Clone(a).(*onnx.AttributeProto)
 		na.T = t.Proto
 		n.SetAttr(na)
@@ -301,7 +315,7 @@ func (c *converter) convertTensor(t *graph.Tensor) error {
 		for i, x := range v {
 			if (x > onnx.MaxFloat16 || x < -onnx.MaxFloat16) && !math.IsInf(float64(x), 0) {
 				v[i] = float32(math.Copysign(onnx.MaxFloat16, float64(x)))
-				c.clamped++
+				c.clamped.Add(1)
 			}
 		}
 	}
@@ -312,7 +326,6 @@ func (c *converter) convertTensor(t *graph.Tensor) error {
 	to := c.to
 	t.Proto.DataType = &to
 	t.SetRaw(raw)
-	c.nConsts++
 	return nil
 }
 
@@ -423,9 +436,9 @@ func (c *converter) report(ctx *passes.Context) {
 	ctx.Set("constants_converted", c.nConsts)
 	ctx.Set("casts_inserted", c.nCasts)
 	if c.to == tFloat16 {
-		ctx.Set("values_clamped", c.clamped)
-		if c.clamped > 0 {
-			ctx.Note("%d weight values beyond the float16 range were clamped to ±65504", c.clamped)
+		ctx.Set("values_clamped", c.clamped.Load())
+		if c.clamped.Load() > 0 {
+			ctx.Note("%d weight values beyond the float16 range were clamped to ±65504", c.clamped.Load())
 		}
 	}
 	ctx.Set("nodes_converted", len(c.mode))

@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/onnxopt/onnxopt/graph"
-	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes/channels"
 )
 
@@ -79,7 +78,7 @@ func constantChannel(an *channels.Analysis, g *channels.Group, c int64) (map[*gr
 // other dimensions are 1, or NaN.
 func elementAt(v *graph.Value, axis int, c int64) float64 {
 	t := v.Const()
-	data, err := t.Float32s()
+	data, err := t.Floats()
 	if err != nil {
 		return math.NaN()
 	}
@@ -94,10 +93,10 @@ func elementAt(v *graph.Value, axis int, c int64) float64 {
 // equal, or NaN.
 func uniform(v *graph.Value) float64 {
 	t := v.Const()
-	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
+	if !channels.IsFloatParam(t) {
 		return math.NaN()
 	}
-	data, err := t.Float32s()
+	data, err := t.Floats()
 	if err != nil || len(data) == 0 {
 		return math.NaN()
 	}
@@ -202,7 +201,7 @@ func allZero(v []int64) bool {
 // filterSum sums the depthwise filter of channel c.
 func filterSum(w *graph.Value, c int64) (sum float64, zero bool) {
 	t := w.Const()
-	data, err := t.Float32s()
+	data, err := t.Floats()
 	if err != nil {
 		return math.NaN(), false
 	}

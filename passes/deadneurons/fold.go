@@ -75,10 +75,11 @@ func biasAdd(y *graph.Value) *graph.Value {
 	return b
 }
 
-// foldableBias reports whether b is a float32 vector constant used once.
+// foldableBias reports whether b is a float (32- or 16-bit) vector
+// constant used once.
 func foldableBias(b *graph.Value, _ int) bool {
 	t := b.Const()
-	if t == nil || t.DataType() != int32(onnx.TensorProto_FLOAT) || len(b.Uses()) != 1 {
+	if t == nil || !channels.IsFloatParam(t) || len(b.Uses()) != 1 {
 		return false
 	}
 	d := t.Dims()
@@ -93,7 +94,7 @@ func (f *folder) fold(g *channels.Group, c int64, at map[*graph.Node]float64) er
 		}
 		k := at[m.Node]
 		t := m.Value.Const()
-		data, err := t.Float32s()
+		data, err := t.Floats()
 		if err != nil {
 			return fmt.Errorf("weight %s: %w", m.Value.Name, err)
 		}
@@ -146,7 +147,11 @@ func (f *folder) apply() error {
 				}
 				continue
 			}
-			b := f.g.NewInitializer(y.Name+"_folded_bias", vector(delta, 1))
+			p, err := vector(delta, 1, weightType(n))
+			if err != nil {
+				return fmt.Errorf("bias for %s: %w", n, err)
+			}
+			b := f.g.NewInitializer(y.Name+"_folded_bias", p)
 			add := f.g.NewNode("Add", n.Name()+"_folded_bias", []*graph.Value{y, b}, []string{y.Name + "_biased"})
 			for _, u := range append([]graph.Use(nil), y.Uses()...) {
 				if u.Node != add {
@@ -164,26 +169,44 @@ func (f *folder) apply() error {
 				}
 				continue
 			}
-			n.SetInput(2, f.g.NewInitializer(n.Name()+"_folded_bias", vector(delta, scale)))
+			p, err := vector(delta, scale, weightType(n))
+			if err != nil {
+				return fmt.Errorf("bias for %s: %w", n, err)
+			}
+			n.SetInput(2, f.g.NewInitializer(n.Name()+"_folded_bias", p))
 		}
 	}
 	return nil
 }
 
-func vector(delta []float64, scale float64) *onnx.TensorProto {
+// vector is a new bias constant delta*scale of type dt.
+func vector(delta []float64, scale float64, dt int32) (*onnx.TensorProto, error) {
 	v := make([]float32, len(delta))
 	for i, x := range delta {
 		v[i] = float32(x * scale)
 	}
-	p := &onnx.TensorProto{Dims: []int64{int64(len(v))}, DataType: proto.Int32(int32(onnx.TensorProto_FLOAT))}
-	onnx.SetFloat32s(p, v)
-	return p
+	raw, err := onnx.EncodeFloats(dt, v)
+	if err != nil {
+		return nil, err
+	}
+	p := &onnx.TensorProto{Dims: []int64{int64(len(v))}, DataType: proto.Int32(dt)}
+	onnx.SetRaw(p, raw)
+	return p, nil
+}
+
+// weightType is the element type of sink n's weight (input 1), which its
+// bias must share.
+func weightType(n *graph.Node) int32 {
+	if c := n.Input(1).Const(); c != nil {
+		return c.DataType()
+	}
+	return int32(onnx.TensorProto_FLOAT)
 }
 
 // addInto adds delta*scale to bias constant b (replacing its tensor).
 func addInto(b *graph.Value, delta []float64, scale float64) error {
 	t := b.Const()
-	data, err := t.Float32s()
+	data, err := t.Floats()
 	if err != nil {
 		return fmt.Errorf("bias %s: %w", b.Name, err)
 	}
@@ -194,7 +217,11 @@ func addInto(b *graph.Value, delta []float64, scale float64) error {
 	for i := range data {
 		v[i] = float32(float64(data[i]) + delta[i]*scale)
 	}
-	p := &onnx.TensorProto{Name: proto.String(b.Name), Dims: append([]int64(nil), t.Dims()...), DataType: proto.Int32(int32(onnx.TensorProto_FLOAT))}
-	onnx.SetFloat32s(p, v)
+	raw, err := onnx.EncodeFloats(t.DataType(), v)
+	if err != nil {
+		return fmt.Errorf("bias %s: %w", b.Name, err)
+	}
+	p := &onnx.TensorProto{Name: proto.String(b.Name), Dims: append([]int64(nil), t.Dims()...), DataType: proto.Int32(t.DataType())}
+	onnx.SetRaw(p, raw)
 	return channels.ReplaceConstant(b, p)
 }

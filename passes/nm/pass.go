@@ -119,6 +119,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		tr := passes.TensorReport{
 			Name:   j.w.Value.Name,
 			Shape:  j.w.Tensor.Dims(),
+			DType:  passes.DTypeOf(j.w.Tensor),
 			Detail: fmt.Sprintf("%s along axis %d, zeroed %d of %d", pattern, j.axes.Feature, j.changed, total),
 		}
 		if total > 0 {
@@ -169,8 +170,10 @@ func eligible(w *passes.Weight, m int64) (passes.Axes, passes.Matrix, error) {
 }
 
 // run sparsifies the job's tensor, copying it only when something changes.
+// A float32 tensor is changed in place; other float types are sparsified
+// in their decoded copy and written back in their own type.
 func (j *job) run(n, m int) {
-	v, err := j.w.Tensor.Float32s()
+	v, err := j.w.Tensor.Floats()
 	if err != nil {
 		j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
 		return
@@ -193,9 +196,17 @@ func (j *job) run(n, m int) {
 	if s.run(v, false) == 0 {
 		return // already N:M sparse: keep the tensor's bytes as they are
 	}
-	if v, err = j.w.Tensor.MutableFloat32s(); err != nil {
-		j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
-		return
+	f32 := j.w.Tensor.DataType() == int32(onnx.TensorProto_FLOAT)
+	if f32 {
+		if v, err = j.w.Tensor.MutableFloat32s(); err != nil {
+			j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
+			return
+		}
 	}
 	j.changed = s.run(v, true)
+	if !f32 {
+		if err := j.w.Tensor.SetFloats(v); err != nil {
+			j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
+		}
+	}
 }

@@ -37,7 +37,7 @@ var chunkElems = 1 << 18
 type item struct {
 	w       *passes.Weight
 	n       int64     // elements
-	v       []float32 // read-only view of the values, while held
+	v       []float32 // the values while held: a read-only view for float32, else decoded
 	chunks  []*chunk  // consecutive pieces of v
 	offs    []int     // offset of each chunk in v
 	zeros   int64
@@ -55,7 +55,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		return err
 	}
 	if len(items) == 0 {
-		ctx.Note("no float32 weights selected")
+		ctx.Note("no float weights selected")
 		return nil
 	}
 	var total int64
@@ -172,7 +172,7 @@ func selectWeights(ctx *passes.Context, m *graph.Model, sel passes.Selection) ([
 
 // load reads the item's values (read-only), recording a failure in it.err.
 func (it *item) load() bool {
-	v, err := it.w.Tensor.Float32s()
+	v, err := it.w.Tensor.Floats()
 	if err != nil {
 		it.err = fmt.Errorf("weight %q of %s: %w", it.w.Value.Name, it.w.Node, err)
 		return false
@@ -205,7 +205,9 @@ func (it *item) split(size int) {
 }
 
 // finish applies the cut t to the item, whose chunks hold their counts,
-// copying the values only when something changes.
+// copying the values only when something changes. A float32 tensor is
+// changed in place; other float types are zeroed in their decoded copy and
+// written back in their own type (values left alone keep their bits).
 func (it *item) finish(t uint32) {
 	for _, c := range it.chunks {
 		it.zeros += c.zeros
@@ -214,13 +216,23 @@ func (it *item) finish(t uint32) {
 	if it.changed == 0 {
 		return
 	}
-	v, err := it.w.Tensor.MutableFloat32s()
-	if err != nil {
-		it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
-		return
+	tensor := it.w.Tensor
+	v := it.v
+	float32s := tensor.DataType() == int32(onnx.TensorProto_FLOAT)
+	if float32s {
+		var err error
+		if v, err = tensor.MutableFloat32s(); err != nil {
+			it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
+			return
+		}
 	}
 	for i, c := range it.chunks {
 		apply(v[it.offs[i]:it.offs[i]+len(c.v)], t, c.quota)
+	}
+	if !float32s {
+		if err := tensor.SetFloats(v); err != nil {
+			it.err = fmt.Errorf("weight %q: %w", it.w.Value.Name, err)
+		}
 	}
 }
 
@@ -230,7 +242,7 @@ func report(ctx *passes.Context, items []*item) error {
 			return it.err
 		}
 		n := float64(it.n)
-		tr := passes.TensorReport{Name: it.w.Value.Name, Shape: it.w.Tensor.Dims()}
+		tr := passes.TensorReport{Name: it.w.Value.Name, Shape: it.w.Tensor.Dims(), DType: passes.DTypeOf(it.w.Tensor)}
 		if n > 0 {
 			tr.SparsityBefore = float64(it.zeros) / n
 			tr.SparsityAfter = float64(it.zeros+it.changed) / n

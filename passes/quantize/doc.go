@@ -17,7 +17,18 @@
 //     DequantizeLinear; for 4-bit types, blocked along K (symmetric blocks
 //     map their largest magnitude to -8, as ONNX Runtime does), either as
 //     com.microsoft.MatMulNBits (format=matmulnbits) or as the standard
-//     opset-21 blocked DequantizeLinear (format=qdq).
+//     opset-21 blocked DequantizeLinear (format=qdq). MatMulNBits gets
+//     accuracy_level from accuracy-level= (default 4, int8 activations,
+//     the fast CPU kernel). method=rtn rounds to nearest; method=gptq fits
+//     the codes with GPTQ (act-order, groups = the blocks, or one per
+//     output channel for 8-bit) on calibration activations captured
+//     through ONNX Runtime, stage by stage so that each layer sees the
+//     outputs of the already quantized layers before it (gptq.go).
+//     gather=true also stores embedding tables read by Gather as
+//     com.microsoft.GatherBlockQuantized in the MatMulNBits layout, so a
+//     table shared with a Gemm(transB=1) head is stored once (gather.go).
+//     Weights are quantized one at a time; the float data of each is
+//     dropped once nothing reads it.
 //
 // Targets are the selected op types (ops=) whose weight is a float32
 // constant, found by passes.FindWeights; include= and exclude= select them

@@ -23,45 +23,72 @@ func (q *quantizer) nbits(n *graph.Node) (string, error) {
 	if q.cfg.format == "qdq" {
 		return q.blockedQDQ(l)
 	}
-	key := cacheKey{l.weight, fmt.Sprintf("nbits/%s/%d/%v/%v/%v", q.cfg.typ.name, q.cfg.block, q.cfg.symmetric, l.kMajor, l.alpha)}
-	g := l.weight.Graph()
-	bq, scale, zp := q.cache[key], q.cache[key.plus("s")], q.cache[key.plus("z")]
-	nb := (l.k + q.cfg.block - 1) / q.cfg.block
-	if bq == nil {
-		b, err := quantizeBlocked(l.w, l.k, l.n, q.cfg.block, l.kMajor, q.cfg.typ, q.cfg.symmetric)
-		if err != nil {
-			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
-		}
-		packed, scales, zps, err := b.matMulNBits(q.cfg.typ.signed)
-		if err != nil {
-			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
-		}
-		for i := range scales {
-			scales[i] *= l.alpha
-		}
-		base := l.weight.Name
-		u8 := int32(onnx.TensorProto_UINT8)
-		bq = newInit(g, base+"_q4", u8, []int64{int64(l.n), int64(nb), int64(q.cfg.block / 2)}, packed)
-		scale = floatInit(g, base+"_scales", []int64{int64(l.n * nb)}, scales)
-		if zps != nil {
-			zp = newInit(g, base+"_zero_points", u8, []int64{int64(len(zps))}, zps)
-		}
-		q.cache[key], q.cache[key.plus("s")], q.cache[key.plus("z")] = bq, scale, zp
-		after := bq.Tensor.Bytes() + scale.Tensor.Bytes()
-		if zp != nil {
-			after += zp.Tensor.Bytes()
-		}
-		q.report(l.weight, after, fmt.Sprintf("%s block %d -> MatMulNBits", q.cfg.typ.name, q.cfg.block))
+	f, err := q.nbitsOf(n, l.weight, l.w, l.k, l.n, l.kMajor, l.alpha)
+	if err != nil {
+		return "", err
 	}
 	oldBias := l.node.Input(2)
-	inputs := []*graph.Value{n.Input(0), bq, scale, zp, nil, l.bias}
+	inputs := []*graph.Value{n.Input(0), f.b, f.scales, f.zps, nil, l.bias}
 	err = q.replaceLinear(l, "MatMulNBits", msDomain, inputs,
 		attrInt("K", int64(l.k)), attrInt("N", int64(l.n)), attrInt("bits", 4),
-		attrInt("block_size", int64(q.cfg.block)), attrInt("accuracy_level", 4))
+		attrInt("block_size", int64(q.cfg.block)), attrInt("accuracy_level", int64(q.cfg.accuracy)))
 	if err != nil {
 		return "", err
 	}
 	return "", cleanup(l.weight, oldBias)
+}
+
+// nbitsForm is a weight quantized to 4 bits in blocks along K, in
+// MatMulNBits' layout: B uint8 [N, K/block, block/2], scales float
+// [N, K/block] and packed zero points uint8 [N, ceil(K/block/2)] (nil when
+// every zero point is 8). The same initializers serve every MatMulNBits
+// and GatherBlockQuantized reading the weight: an embedding table
+// [vocab, hidden] read by a Gather is, for a tied LM head
+// Gemm(transB=1), B with N = vocab and K = hidden.
+type nbitsForm struct {
+	k, n           int
+	b, scales, zps *graph.Value
+	// rows is B reshaped to [N, K/2] for GatherBlockQuantized, made on
+	// first use.
+	rows *graph.Value
+}
+
+// nbitsOf returns the 4-bit form of weight wv, whose float data w is
+// [K, N] when kMajor and [N, K] otherwise, with scales multiplied by
+// alpha; made once per weight and layout. The codes are node's GPTQ fit
+// when it has calibration statistics (method=gptq), else rounded to
+// nearest.
+func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n int, kMajor bool, alpha float32) (*nbitsForm, error) {
+	key := cacheKey{wv, fmt.Sprintf("nbits/%s/%d/%v/%v/%v", q.cfg.typ.name, q.cfg.block, q.cfg.symmetric, kMajor, alpha)}
+	if f := q.forms[key]; f != nil {
+		return f, nil
+	}
+	b, how, err := q.blocked(node, w, k, n, kMajor)
+	if err != nil {
+		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
+	}
+	packed, scales, zps, err := b.matMulNBits(q.cfg.typ.signed)
+	if err != nil {
+		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
+	}
+	for i := range scales {
+		scales[i] *= alpha
+	}
+	nb := b.nb
+	g := wv.Graph()
+	base := wv.Name
+	u8 := int32(onnx.TensorProto_UINT8)
+	f := &nbitsForm{k: k, n: n}
+	f.b = newInit(g, base+"_q4", u8, []int64{int64(n), int64(nb), int64(q.cfg.block / 2)}, packed)
+	f.scales = floatInit(g, base+"_scales", []int64{int64(n), int64(nb)}, scales)
+	after := f.b.Tensor.Bytes() + f.scales.Tensor.Bytes()
+	if zps != nil {
+		f.zps = newInit(g, base+"_zero_points", u8, []int64{int64(n), int64(len(zps) / n)}, zps)
+		after += f.zps.Tensor.Bytes()
+	}
+	q.forms[key] = f
+	q.report(wv, after, fmt.Sprintf("%s block %d %s -> MatMulNBits layout", q.cfg.typ.name, q.cfg.block, how))
+	return f, nil
 }
 
 // blockedQDQ replaces l's weight by DequantizeLinear(int4 or uint4
@@ -78,7 +105,7 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 	g := l.weight.Graph()
 	deq := q.cache[key]
 	if deq == nil {
-		b, err := quantizeBlocked(l.w, l.k, l.n, q.cfg.block, l.kMajor, q.cfg.typ, q.cfg.symmetric)
+		b, how, err := q.blocked(l.node, l.w, l.k, l.n, l.kMajor)
 		if err != nil {
 			return "", fmt.Errorf("weight %s: %w", l.weight.Name, err)
 		}
@@ -102,7 +129,7 @@ func (q *quantizer) blockedQDQ(l *linear) (string, error) {
 			attrInt("axis", axis), attrInt("block_size", int64(q.cfg.block)))
 		deq = dq.Output(0)
 		q.cache[key] = deq
-		q.report(l.weight, after, fmt.Sprintf("%s block %d -> DequantizeLinear", q.cfg.typ.name, q.cfg.block))
+		q.report(l.weight, after, fmt.Sprintf("%s block %d %s -> DequantizeLinear", q.cfg.typ.name, q.cfg.block, how))
 	}
 	// A Gemm keeps its own alpha, beta and C.
 	l.node.SetInput(1, deq)

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/obs"
+	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/passes/calib"
 )
@@ -24,11 +26,13 @@ var Pass = &passes.Pass{
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
 		{Name: "include", Kind: passes.List, Doc: "only nodes or weights whose name matches one of these globs ('*' and '?' wildcards); empty means all"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
-		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy"}, Doc: "static mode: how activation ranges are chosen from calibration"},
+		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
+		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
+		{Name: "accuracy-level", Kind: passes.Int, Default: "4", Doc: "MatMulNBits accuracy_level: 0 (unset), 1 (float32), 2 (float16), 3 (bfloat16) or 4 (int8 activations, the fast one on CPU)"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
-	}, calib.Options()...), // static mode: calib, samples, seed, shapes
+	}, calib.Options()...), // static mode and method=gptq: calib, samples, seed, shapes
 	Check:        func(a passes.Args) error { _, err := parseConfig(a); return err },
-	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" }, // calibration
+	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" || a.String("method") == "gptq" }, // calibration
 	Run:          run,
 }
 
@@ -48,6 +52,9 @@ type config struct {
 	calib      calib.Config // static mode's calibration samples
 	method     string
 	percentile float64
+	gptq       bool // weight-only, method=gptq
+	gather     bool
+	accuracy   int // MatMulNBits accuracy_level
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -66,6 +73,9 @@ func parseConfig(a passes.Args) (*config, error) {
 		exclude:    a.List("exclude"),
 		method:     a.String("method"),
 		percentile: a.Float("percentile"),
+		gptq:       a.String("method") == "gptq",
+		gather:     a.Bool("gather"),
+		accuracy:   int(a.Int("accuracy-level")),
 	}
 	if c.typ.name == "" {
 		return nil, fmt.Errorf("type %q is not int8, uint8, int4 or uint4", a.String("type"))
@@ -80,6 +90,8 @@ func parseConfig(a passes.Args) (*config, error) {
 		default:
 			return nil, fmt.Errorf("block=%d: 4-bit block size must be 16, 32, 64 or 128", c.block)
 		}
+	} else if c.mode == "" && c.gptq {
+		c.mode = "weight-only"
 	} else if c.mode == "" {
 		c.mode = "dynamic"
 	}
@@ -87,6 +99,9 @@ func parseConfig(a passes.Args) (*config, error) {
 		if !slices.Contains(supportedOps, op) {
 			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
 		}
+	}
+	if err := c.checkWeightOnly(a.String("method")); err != nil {
+		return nil, err
 	}
 	var err error
 	if c.calib, err = calib.Configure(a); err != nil {
@@ -103,17 +118,17 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if err != nil {
 		return err
 	}
-	q := &quantizer{ctx: ctx, m: m, cfg: c, cache: map[cacheKey]*graph.Value{}, qcache: map[cacheKey]*quantized{}}
+	q := &quantizer{ctx: ctx, m: m, cfg: c, cache: map[cacheKey]*graph.Value{}, qcache: map[cacheKey]*quantized{}, forms: map[cacheKey]*nbitsForm{}}
 	targets := q.targets()
 	switch {
 	case c.mode == "static":
 		err = q.static(targets)
 	case c.typ.bits == 4:
-		err = q.eachTarget(targets, q.nbits)
+		err = q.weightOnly(targets, q.nbits)
 	case c.mode == "dynamic":
 		err = q.eachTarget(targets, q.dynamic)
-	default:
-		err = q.eachTarget(targets, q.weightOnly8)
+	default: // weight-only, 8-bit
+		err = q.weightOnly(targets, q.weightOnly8)
 	}
 	if err != nil {
 		return err
@@ -137,6 +152,8 @@ type quantizer struct {
 	cfg    *config
 	cache  map[cacheKey]*graph.Value // quantized forms of shared weights
 	qcache map[cacheKey]*quantized
+	forms  map[cacheKey]*nbitsForm      // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
+	hess   map[*graph.Node]*obs.Hessian // method=gptq: the current stage's activation statistics
 	done   int
 }
 
@@ -157,6 +174,10 @@ func (q *quantizer) targets() []*graph.Node {
 	}
 	want := map[*graph.Node]bool{}
 	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
+		if w.Cast != nil || w.Tensor.DataType() != int32(onnx.TensorProto_FLOAT) {
+			q.ctx.Skip(w.Value.Name, "quantize reads float32 weights only (this one is %s)", onnx.DataTypeName(w.Tensor.DataType()))
+			continue
+		}
 		for _, u := range w.Uses {
 			want[u] = true
 		}

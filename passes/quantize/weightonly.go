@@ -64,7 +64,14 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if !q.cfg.perChannel {
 		qa = -1
 	}
-	r, err := quantizeTensor(w, dims, qa, q.cfg.typ, q.cfg.symmetric)
+	var r *quantized
+	how := ""
+	if h := q.hess[n]; h != nil && qa >= 0 && len(dims) == 2 {
+		r, err = q.gptqChannels(h, w, dims, axes)
+		how = " gptq"
+	} else {
+		r, err = quantizeTensor(w, dims, qa, q.cfg.typ, q.cfg.symmetric)
+	}
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
@@ -87,7 +94,7 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	dq := g.NewNode("DequantizeLinear", base+"/DequantizeLinear", []*graph.Value{wq, sv, zv}, []string{base + "_dequantized"}, attrs...)
 	q.cache[key] = dq.Output(0)
 	q.qcache[key] = r
-	q.report(wv, wq.Tensor.Bytes()+sv.Tensor.Bytes()+zv.Tensor.Bytes(), fmt.Sprintf("%s %s -> DequantizeLinear", q.cfg.typ.name, granularity(q.cfg.perChannel)))
+	q.report(wv, wq.Tensor.Bytes()+sv.Tensor.Bytes()+zv.Tensor.Bytes(), fmt.Sprintf("%s %s%s -> DequantizeLinear", q.cfg.typ.name, granularity(q.cfg.perChannel), how))
 	return dq.Output(0), r, "", nil
 }
 
