@@ -47,9 +47,10 @@ error ends with an 'onnxopt run' command line that reproduces it: the
 input model and the pipeline up to and including the failing pass.
 
 A model whose external data does not fit --max-memory is streamed when
-every pass can stream (prune, nm, dce): each weight is read, changed and
-written to OUT's side file in turn, so memory holds a few weights; --stream
-forces this. Other passes are refused on such a model.`,
+every pass can stream (prune, nm, dce, sparse-storage, and quantize but for
+mode=static and method=gptq): each weight is read, changed (or replaced by
+new tensors) and written to OUT's side file in turn, so memory holds a few
+weights; --stream forces this. Other passes are refused on such a model.`,
 		Example: `  onnxopt run model.onnx -o out.onnx
   onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
   onnxopt run -f pipeline.yaml model.onnx -o out.onnx

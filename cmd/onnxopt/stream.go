@@ -94,7 +94,7 @@ func unstreamable(p passes.Pipeline) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range p {
-		if !s.Pass.Streams && !seen[s.Pass.Name] {
+		if !s.Streams() && !seen[s.Pass.Name] {
 			seen[s.Pass.Name] = true
 			out = append(out, s.Pass.Name)
 		}
