@@ -34,6 +34,20 @@ func TestDecodeInt64s(t *testing.T) {
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("%s % x: got %v, %v; want %v", c.dt, c.raw, got, err, c.want)
 		}
+		// IntReader reads the whole-byte types one element at a time.
+		at := onnx.IntReader(int32(c.dt))
+		if packed := onnx.ElemBits(int32(c.dt)) < 8; packed != (at == nil) {
+			t.Errorf("%s: IntReader is nil: %v, want %v", c.dt, at == nil, packed)
+			continue
+		}
+		for i := 0; at != nil && i < len(c.want); i++ {
+			if v := at(c.raw, i); v != c.want[i] {
+				t.Errorf("%s % x: IntReader element %d = %d, want %d", c.dt, c.raw, i, v, c.want[i])
+			}
+		}
+	}
+	if onnx.IntReader(int32(onnx.TensorProto_FLOAT)) != nil {
+		t.Error("IntReader reads float32")
 	}
 	if _, err := graph.DecodeInt64s(int32(onnx.TensorProto_FLOAT), make([]byte, 4), 1); err == nil || !strings.Contains(err.Error(), "not an integer type") {
 		t.Errorf("float32 read as integers: %v", err)

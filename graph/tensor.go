@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/onnxopt/onnxopt/internal/qformat"
@@ -94,7 +93,8 @@ func (t *Tensor) Int64s() ([]int64, error) {
 // bytes too short for n values, are errors.
 func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
 	dt := onnx.TensorProto_DataType(dataType)
-	at, whole := intReaders[dt]
+	at := onnx.IntReader(dataType)
+	whole := at != nil
 	if !whole && !packedInts[dt] {
 		return nil, fmt.Errorf("%s is not an integer type", onnx.DataTypeName(dataType))
 	}
@@ -114,18 +114,6 @@ func DecodeInt64s(dataType int32, raw []byte, n int64) ([]int64, error) {
 		out[i] = at(raw, i)
 	}
 	return out, nil
-}
-
-// intReaders read element i of whole-byte integer types.
-var intReaders = map[onnx.TensorProto_DataType]func(b []byte, i int) int64{
-	onnx.TensorProto_INT8:   func(b []byte, i int) int64 { return int64(int8(b[i])) },
-	onnx.TensorProto_UINT8:  func(b []byte, i int) int64 { return int64(b[i]) },
-	onnx.TensorProto_BOOL:   func(b []byte, i int) int64 { return int64(b[i]) },
-	onnx.TensorProto_INT16:  func(b []byte, i int) int64 { return int64(int16(binary.LittleEndian.Uint16(b[2*i:]))) },
-	onnx.TensorProto_UINT16: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint16(b[2*i:])) },
-	onnx.TensorProto_INT32:  func(b []byte, i int) int64 { return int64(int32(binary.LittleEndian.Uint32(b[4*i:]))) },
-	onnx.TensorProto_UINT32: func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint32(b[4*i:])) },
-	onnx.TensorProto_INT64:  func(b []byte, i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) },
 }
 
 // packedInts are the sub-byte integer types, packed low bits first.

@@ -25,6 +25,12 @@ func (t *Tensor) Float64s() ([]float64, error) {
 	}
 	out := make([]float64, n)
 	b := t.Raw
+	if at := onnx.IntReader(int32(t.DType)); at != nil && t.DType != Bool { // bools canonicalize below
+		for i := range out {
+			out[i] = float64(at(b, i))
+		}
+		return out, nil
+	}
 	le := binary.LittleEndian
 	switch onnx.TensorProto_DataType(t.DType) {
 	case onnx.TensorProto_FLOAT, onnx.TensorProto_COMPLEX64:
@@ -37,45 +43,17 @@ func (t *Tensor) Float64s() ([]float64, error) {
 		}
 	case onnx.TensorProto_FLOAT16:
 		for i := range out {
-			out[i] = float64(halfToFloat32(le.Uint16(b[2*i:])))
+			out[i] = float64(onnx.Float16ToFloat32(le.Uint16(b[2*i:])))
 		}
 	case onnx.TensorProto_BFLOAT16:
 		for i := range out {
-			out[i] = float64(math.Float32frombits(uint32(le.Uint16(b[2*i:])) << 16))
-		}
-	case onnx.TensorProto_INT8:
-		for i := range out {
-			out[i] = float64(int8(b[i]))
-		}
-	case onnx.TensorProto_UINT8:
-		for i := range out {
-			out[i] = float64(b[i])
+			out[i] = float64(onnx.BFloat16ToFloat32(le.Uint16(b[2*i:])))
 		}
 	case onnx.TensorProto_BOOL:
 		for i := range out {
 			if b[i] != 0 {
 				out[i] = 1
 			}
-		}
-	case onnx.TensorProto_INT16:
-		for i := range out {
-			out[i] = float64(int16(le.Uint16(b[2*i:])))
-		}
-	case onnx.TensorProto_UINT16:
-		for i := range out {
-			out[i] = float64(le.Uint16(b[2*i:]))
-		}
-	case onnx.TensorProto_INT32:
-		for i := range out {
-			out[i] = float64(int32(le.Uint32(b[4*i:])))
-		}
-	case onnx.TensorProto_UINT32:
-		for i := range out {
-			out[i] = float64(le.Uint32(b[4*i:]))
-		}
-	case onnx.TensorProto_INT64:
-		for i := range out {
-			out[i] = float64(int64(le.Uint64(b[8*i:])))
 		}
 	case onnx.TensorProto_UINT64:
 		for i := range out {
@@ -171,68 +149,6 @@ func minifloat(code uint32, expBits, mantBits, bias int) float64 {
 		v = -v
 	}
 	return v
-}
-
-// halfToFloat32 converts IEEE binary16 bits to float32.
-func halfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	e := uint32(h>>10) & 0x1F
-	m := uint32(h) & 0x3FF
-	switch {
-	case e == 0x1F: // inf, NaN
-		return math.Float32frombits(sign | 0xFF<<23 | m<<13)
-	case e == 0:
-		if m == 0 {
-			return math.Float32frombits(sign)
-		}
-		f := float32(m) / (1 << 24) // subnormal: m * 2^-24
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (e+112)<<23 | m<<13)
-}
-
-// float32ToHalf converts to IEEE binary16 bits, rounding to nearest even.
-func float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	e := int(b>>23&0xFF) - 127 + 15
-	m := b & 0x7FFFFF
-	switch {
-	case b&0x7FFFFFFF > 0x7F800000: // NaN
-		return sign | 0x7E00
-	case e >= 0x1F: // overflow or inf
-		return sign | 0x7C00
-	case e <= 0: // subnormal or zero
-		if e < -10 {
-			return sign
-		}
-		m |= 0x800000
-		shift := uint(14 - e)
-		half := uint32(1) << (shift - 1)
-		r := m >> shift
-		if rem := m & (1<<shift - 1); rem > half || rem == half && r&1 == 1 {
-			r++
-		}
-		return sign | uint16(r)
-	}
-	r := uint32(e)<<10 | m>>13
-	if rem := m & 0x1FFF; rem > 0x1000 || rem == 0x1000 && r&1 == 1 {
-		r++ // may carry into the exponent, which is right
-	}
-	return sign | uint16(r)
-}
-
-// float32ToBFloat16 converts to bfloat16 bits, rounding to nearest even.
-func float32ToBFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	if b&0x7FFFFFFF > 0x7F800000 {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7FFF + (b>>16)&1
-	return uint16(b >> 16)
 }
 
 // EqualElements reports whether element i of a and b (same type) are

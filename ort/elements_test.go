@@ -7,50 +7,6 @@ import (
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
-// TestHalfRoundTrip converts every float16 bit pattern to float32 and back.
-func TestHalfRoundTrip(t *testing.T) {
-	for h := 0; h < 1<<16; h++ {
-		f := halfToFloat32(uint16(h))
-		back := float32ToHalf(f)
-		if math.IsNaN(float64(f)) {
-			if back&0x7C00 != 0x7C00 || back&0x3FF == 0 {
-				t.Fatalf("NaN %04x came back as %04x", h, back)
-			}
-			continue
-		}
-		if back != uint16(h) {
-			t.Fatalf("%04x -> %g -> %04x", h, f, back)
-		}
-	}
-}
-
-func TestHalfRounding(t *testing.T) {
-	for _, c := range []struct {
-		f    float32
-		want uint16
-	}{
-		{1, 0x3C00},
-		{-2, 0xC000},
-		{65504, 0x7BFF},
-		{65520, 0x7C00},                  // rounds up to infinity
-		{1 + 1.0/2048, 0x3C00},           // tie to even: down
-		{1 + 3.0/2048, 0x3C02},           // tie to even: up
-		{float32(math.Ldexp(1, -24)), 1}, // smallest subnormal
-		{float32(math.Ldexp(1, -25)), 0}, // tie to even: zero
-		{float32(math.Inf(-1)), 0xFC00},
-	} {
-		if got := float32ToHalf(c.f); got != c.want {
-			t.Errorf("float32ToHalf(%g) = %04x, want %04x", c.f, got, c.want)
-		}
-	}
-	if got := float32ToBFloat16(1 + 1.0/256); got != 0x3F80 { // tie to even: down
-		t.Errorf("bfloat16 tie: %04x", got)
-	}
-	if got := float32ToBFloat16(1 + 3.0/256); got != 0x3F82 {
-		t.Errorf("bfloat16 tie up: %04x", got)
-	}
-}
-
 func TestDecodeSmallTypes(t *testing.T) {
 	for _, c := range []struct {
 		dt   onnx.TensorProto_DataType

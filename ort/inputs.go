@@ -287,11 +287,11 @@ func randomTensor(rng *rand.Rand, dt DType, shape []int64) (*Tensor, error) {
 		}
 	case dt == Float16:
 		for i := 0; i < n; i++ {
-			putLE(b[2*i:], 2, uint64(float32ToHalf(float32(2*rng.Float64()-1))))
+			putLE(b[2*i:], 2, uint64(onnx.Float32ToFloat16(float32(2*rng.Float64()-1))))
 		}
 	case dt == BFloat16:
 		for i := 0; i < n; i++ {
-			putLE(b[2*i:], 2, uint64(float32ToBFloat16(float32(2*rng.Float64()-1))))
+			putLE(b[2*i:], 2, uint64(onnx.Float32ToBFloat16(float32(2*rng.Float64()-1))))
 		}
 	case dt.IsFloat(): // float8 and float4: random codes of finite, modest values
 		w := dt.bits()

@@ -119,6 +119,8 @@ the weights total about that many bytes (KB, MB, GB are binary); --dim and
 	c.Flags().BoolVar(&o.Rank3, "rank3", false, "input [batch, seq, dim] instead of [batch, dim]")
 	c.Flags().BoolVar(&o.LayerNorm, "layernorm", false, "add a LayerNormalization before each block")
 	c.Flags().BoolVar(&o.TransB, "transb", false, "use Gemm(transB=1) instead of MatMul+Add")
+	c.Flags().IntVar(&o.Outliers, "outliers", 0, "plant this many high-variance input features (scaled by --outlier-scale)")
+	c.Flags().Float64Var(&o.OutlierScale, "outlier-scale", 20, "scale of the planted outlier features")
 	return c
 }
 

@@ -24,6 +24,17 @@ type MLPOptions struct {
 	// TransB writes each linear layer as Gemm(transB=1) with the weight in
 	// [out, in] layout instead of MatMul+Add (2-D input only).
 	TransB bool
+	// Outliers plants that many high-variance features in the input of
+	// every linear layer, as large language models have (there a
+	// LayerNorm's scale makes them): the input of each fc1, fc2 and the
+	// head is multiplied by a constant vector that is OutlierScale on
+	// features 0, n/Outliers, 2·n/Outliers, … (of n) and 1 elsewhere, so
+	// weight magnitudes no longer tell which weights matter (the structure
+	// calibrated pruning finds and magnitude misses). The residual stream
+	// itself is not scaled.
+	Outliers int
+	// OutlierScale is the planted features' scale; default 20.
+	OutlierScale float64
 }
 
 // Initial spreads of the generated values.
@@ -55,6 +66,9 @@ func (o MLPOptions) withDefaults() (MLPOptions, error) {
 	if o.Opset == 0 {
 		o.Opset = 17
 	}
+	if o.Outliers > 0 && o.OutlierScale == 0 {
+		o.OutlierScale = 20
+	}
 	switch {
 	case o.Dim < 0 || o.Hidden < 0 || o.Blocks < 0 || o.Classes < 0:
 		return o, badOptions("mlp: negative size in %+v", o)
@@ -62,6 +76,8 @@ func (o MLPOptions) withDefaults() (MLPOptions, error) {
 		return o, badOptions("mlp: LayerNormalization needs opset 17 or later, not %d", o.Opset)
 	case o.TransB && o.Rank3:
 		return o, badOptions("mlp: TransB (Gemm) needs 2-D activations; it cannot be combined with Rank3")
+	case o.Outliers < 0 || int64(o.Outliers) > o.Dim:
+		return o, badOptions("mlp: %d outlier features for width %d", o.Outliers, o.Dim)
 	case o.Opset < 13:
 		return o, badOptions("mlp: opset %d is too old; use 13 or later", o.Opset)
 	}
@@ -75,7 +91,11 @@ func (o MLPOptions) WeightBytes() int64 {
 	if o.LayerNorm {
 		perBlock += 2 * o.Dim
 	}
-	return 4 * (int64(o.Blocks)*perBlock + o.Dim*o.Classes)
+	n := int64(o.Blocks)*perBlock + o.Dim*o.Classes
+	if o.Outliers > 0 {
+		n += o.Dim + int64(o.Blocks)*(o.Dim+o.Hidden)
+	}
+	return 4 * n
 }
 
 // MLP returns a transformer-like stack of residual MLP blocks:
@@ -117,15 +137,35 @@ func buildMLP(o MLPOptions) *Builder {
 			h = b.Op(p+"/norm/LayerNormalization", "LayerNormalization", []string{h, scale, shift},
 				AttrInt("axis", -1), AttrFloat("epsilon", 1e-5))
 		}
+		h = plantOutliers(b, p+"/fc1/outliers", h, o.Dim, o)
 		h = linear(b, p+"/fc1", h, o.Dim, o.Hidden, kaiming(o.Dim), true, o.TransB)
 		h = b.Op(p+"/act/Relu", "Relu", []string{h})
+		h = plantOutliers(b, p+"/fc2/outliers", h, o.Hidden, o)
 		h = linear(b, p+"/fc2", h, o.Hidden, o.Dim, kaiming(o.Hidden)*residualStd, true, o.TransB)
 		x = b.Op(p+"/Add", "Add", []string{x, h})
 	}
+	x = plantOutliers(b, "head/outliers", x, o.Dim, o)
 	linear(b, "head", x, o.Dim, o.Classes, kaiming(o.Dim), false, o.TransB)
 	b.nodes[len(b.nodes)-1].Output[0] = "logits"
 	b.Output("logits", f, append(batch, o.Classes)...)
 	return b
+}
+
+// plantOutliers multiplies x, of width dim, by a constant vector that is
+// o.OutlierScale on o.Outliers evenly spaced features and 1 elsewhere; with
+// no outliers it returns x.
+func plantOutliers(b *Builder, scope, x string, dim int64, o MLPOptions) string {
+	if o.Outliers <= 0 {
+		return x
+	}
+	scale := make([]float32, dim)
+	for i := range scale {
+		scale[i] = 1
+	}
+	for k := range int64(o.Outliers) {
+		scale[k*dim/int64(o.Outliers)] = float32(o.OutlierScale)
+	}
+	return b.Op(scope+"/Mul", "Mul", []string{x, b.Init(paramName(scope)+".scale", []int64{dim}, scale)})
 }
 
 // linear adds x·W (+ bias) under scope and returns its output: MatMul (+Add)

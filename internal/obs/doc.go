@@ -8,7 +8,9 @@
 // columns of the activations X [n, Cols] fed to a [Hessian], which holds
 // H = 2/n · XᵀX in float64. An ONNX MatMul weight [K, N] is the transpose of
 // this layout (Rows = N, Cols = K); a Gemm weight with transB=1 is already
-// in it.
+// in it. A Hessian of few rows (at most Cols/4) is factored as diagonal
+// plus low rank, which is exact and much cheaper than the dense
+// Cols×Cols Cholesky (see [Hessian]).
 //
 // The functions are pure: they never change their inputs (except the bias
 // given to [CorrectBias] and the weight given to [Repair]), they return

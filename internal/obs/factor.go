@@ -28,6 +28,13 @@ type factor struct {
 	v     []float32 // c×c row-major, upper triangle
 	diag  []float32 // U_jj = 1/V_jj
 	inv   [][]float32
+	// Low-rank form (when the Hessian kept its k ≤ c/4 rows; v is nil):
+	// H = D + G·Gᵀ with G c×k, and V's blocks above the diagonal are
+	// V[<b, b] = G[<b]·P_bᵀ. g holds G row-major; pu[b] = P_bᵀ·U_bb (k×nb),
+	// the whole lazy update of block b from the running product (W−Q)·G.
+	k  int
+	g  []float32
+	pu [][]float32
 }
 
 // newFactor dampens H (dead features get H_jj = 1 first, then
@@ -45,8 +52,8 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	dead := make([]bool, c)
 	mean := 0.0
 	for j := range c {
-		d := h.xtx[j*c+j] * scale
-		if d == 0 {
+		d := h.diag(j)
+		if !h.cs.active(j) {
 			dead[j] = true
 			d = 1
 		}
@@ -57,8 +64,12 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	if perm != nil {
 		at = func(k int) int { return perm[k] }
 	}
+	if h.lowRank {
+		return newLowRankFactor(h, dead, add, perm, block)
+	}
 	// The reversed matrix J·H·J (J reverses the order): its Cholesky factor
 	// L̃ (lower) gives H = V·Vᵀ with V = J·L̃·J upper triangular.
+	xtx := h.gram()
 	rev := make([]float64, c*c)
 	for a := range c {
 		i := at(c - 1 - a)
@@ -66,12 +77,12 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 			j := at(c - 1 - b)
 			var x float64
 			if i == j {
-				x = h.xtx[i*c+i]*scale + add
+				x = h.diag(i) + add
 				if dead[i] {
 					x = 1 + add
 				}
 			} else if !dead[i] && !dead[j] {
-				x = h.xtx[min(i, j)*c+max(i, j)] * scale
+				x = xtx[min(i, j)*c+max(i, j)] * scale
 			}
 			rev[a*c+b] = x
 		}

@@ -30,7 +30,7 @@ func GPTQ(h *Hessian, w Weight, q QuantOptions, o SweepOptions) (*Quantized, err
 		for j := range perm {
 			perm[j] = j
 		}
-		slices.SortStableFunc(perm, func(a, b int) int { return cmp.Compare(h.xtx[b*h.cols+b], h.xtx[a*h.cols+a]) })
+		slices.SortStableFunc(perm, func(a, b int) int { return cmp.Compare(h.cs.sq[b], h.cs.sq[a]) })
 	}
 	group := q.groupSize(w.Cols)
 	multiple := group

@@ -2,23 +2,44 @@ package obs
 
 import (
 	"fmt"
-	"math"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
+
+// hessianBand is the number of rows of XᵀX one product computes.
+const hessianBand = 256
 
 // Hessian accumulates the layer-wise Hessian H = 2/n · XᵀX of the
 // reconstruction error ‖XWᵀ − XŴᵀ‖² from rows of activations X, together
-// with the column sums of X (for means and norms). Sums are kept in
-// float64. The zero value is not usable; call [NewHessian].
+// with per-feature statistics ([ColumnStats]). Sums are kept in float64.
+// While there are few rows (at most Cols/4) it keeps the rows themselves
+// and forms XᵀX only when asked (At, or a merge that outgrows them): the
+// kernels then factor H as diagonal plus low rank, never touching a
+// Cols×Cols matrix. Reading methods may be called concurrently; Add and
+// Merge may not run alongside anything else. The zero value is not
+// usable; call [NewHessian].
 type Hessian struct {
 	cols int
 	n    int
-	xtx  []float64 // cols x cols, upper triangle (j >= i) of XᵀX
-	sum  []float64 // column sums of X
+	cs   *ColumnStats
+	// x holds the rows while lowRank (see lowRankRows); xtx is then built
+	// from them on first use, under built.
+	x       []float32
+	lowRank bool
+	built   *sync.Once
+	xtx     []float64 // cols x cols, upper triangle (j >= i) of XᵀX
 }
+
+// lowRankRows is the largest number of activation rows a Hessian of cols
+// features keeps: with up to cols/4 rows the low-rank factorization costs
+// less than the dense one, and the rows take an eighth of XᵀX's memory.
+func lowRankRows(cols int) int { return cols / 4 }
 
 // NewHessian returns an empty accumulator for activations of cols features.
 func NewHessian(cols int) *Hessian {
-	return &Hessian{cols: cols, xtx: make([]float64, cols*cols), sum: make([]float64, cols)}
+	return &Hessian{cols: cols, cs: NewColumnStats(cols), lowRank: true, built: new(sync.Once)}
 }
 
 // Cols returns the number of input features.
@@ -31,55 +52,53 @@ func (h *Hessian) Samples() int { return h.n }
 // float32, so len(x) must be a multiple of Cols. NaN or infinite values are
 // refused (they would poison every later result).
 func (h *Hessian) Add(x []float32) error {
-	c := h.cols
-	if c <= 0 {
-		return fmt.Errorf("hessian: %d columns", c)
+	if err := h.cs.Add(x); err != nil {
+		return fmt.Errorf("hessian: %w", err)
 	}
-	if len(x)%c != 0 {
-		return fmt.Errorf("hessian: batch of %d values is not a whole number of rows of %d features", len(x), c)
+	rows := len(x) / h.cols
+	if h.lowRank && h.n+rows <= lowRankRows(h.cols) {
+		h.x = append(h.x, x...)
+		h.xtx, h.built = nil, new(sync.Once)
+	} else {
+		h.addXtX(h.gram(), x)
+		h.x, h.lowRank = nil, false
 	}
-	rows := len(x) / c
-	xd := make([]float64, len(x))
-	for i, v := range x {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("hessian: activation row %d feature %d is %v", h.n+i/c, i%c, v)
-		}
-		xd[i] = f
-		h.sum[i%c] += f
-	}
-	// Upper triangle of XᵀX, one output row i at a time: row i gains
-	// x[r,i]·x[r,i:] for every sample r, four samples per pass over the row.
-	forChunks(c, 16, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out := h.xtx[i*c+i : (i+1)*c]
-			r := 0
-			for ; r+4 <= rows; r += 4 {
-				a0, a1, a2, a3 := xd[r*c+i], xd[(r+1)*c+i], xd[(r+2)*c+i], xd[(r+3)*c+i]
-				x0 := xd[r*c+i : (r+1)*c]
-				x1 := xd[(r+1)*c+i : (r+2)*c]
-				x2 := xd[(r+2)*c+i : (r+3)*c]
-				x3 := xd[(r+3)*c+i : (r+4)*c]
-				x0, x1, x2, x3 = x0[:len(out)], x1[:len(out)], x2[:len(out)], x3[:len(out)]
-				for j := range out {
-					out[j] += a0*x0[j] + a1*x1[j] + a2*x2[j] + a3*x3[j]
-				}
-			}
-			for ; r < rows; r++ {
-				a := xd[r*c+i]
-				if a == 0 {
-					continue
-				}
-				xr := xd[r*c+i : (r+1)*c]
-				xr = xr[:len(out)]
-				for j := range out {
-					out[j] += a * xr[j]
-				}
-			}
-		}
-	})
 	h.n += rows
 	return nil
+}
+
+// gram returns the upper triangle of XᵀX, forming it from the kept rows
+// on first use.
+func (h *Hessian) gram() []float64 {
+	if h.lowRank {
+		h.built.Do(func() {
+			xtx := make([]float64, h.cols*h.cols)
+			h.addXtX(xtx, h.x)
+			h.xtx = xtx
+		})
+	}
+	return h.xtx
+}
+
+// addXtX adds the upper triangle of xᵀx to xtx, one product per band of
+// output rows (gonum's Dgemm spreads each over the cores); a band's
+// diagonal block is computed whole, so its lower part holds values nobody
+// reads.
+func (h *Hessian) addXtX(xtx []float64, x []float32) {
+	c := h.cols
+	rows := len(x) / c
+	if rows == 0 {
+		return
+	}
+	xd := make([]float64, len(x))
+	for i, v := range x {
+		xd[i] = float64(v)
+	}
+	impl := gonum.Implementation{}
+	for i1 := 0; i1 < c; i1 += hessianBand {
+		nb := min(hessianBand, c-i1)
+		impl.Dgemm(blas.Trans, blas.NoTrans, nb, c-i1, rows, 1, xd[i1:], c, xd[i1:], c, 1, xtx[i1*c+i1:], c)
+	}
 }
 
 // Merge adds the samples of o (accumulated separately, e.g. on another
@@ -88,11 +107,18 @@ func (h *Hessian) Merge(o *Hessian) error {
 	if o.cols != h.cols {
 		return fmt.Errorf("hessian: cannot merge %d features into %d", o.cols, h.cols)
 	}
-	for i, v := range o.xtx {
-		h.xtx[i] += v
+	if err := h.cs.Merge(o.cs); err != nil {
+		return fmt.Errorf("hessian: %w", err)
 	}
-	for i, v := range o.sum {
-		h.sum[i] += v
+	if h.lowRank && o.lowRank && h.n+o.n <= lowRankRows(h.cols) {
+		h.x = append(h.x, o.x...)
+		h.xtx, h.built = nil, new(sync.Once)
+	} else {
+		xtx, oxtx := h.gram(), o.gram()
+		for i, v := range oxtx {
+			xtx[i] += v
+		}
+		h.x, h.lowRank = nil, false
 	}
 	h.n += o.n
 	return nil
@@ -103,33 +129,27 @@ func (h *Hessian) At(i, j int) float64 {
 	if h.n == 0 {
 		return 0
 	}
+	if i == j {
+		return h.diag(i)
+	}
 	if j < i {
 		i, j = j, i
 	}
-	return 2 * h.xtx[i*h.cols+j] / float64(h.n)
+	return 2 * h.gram()[i*h.cols+j] / float64(h.n)
 }
+
+// diag returns H[j, j] without forming XᵀX.
+func (h *Hessian) diag(j int) float64 { return 2 * h.cs.sq[j] / float64(h.n) }
 
 // ColumnNorms returns ‖X_j‖₂ for every feature j over all rows added (the
 // activation norms Wanda weighs magnitudes by).
-func (h *Hessian) ColumnNorms() []float64 {
-	out := make([]float64, h.cols)
-	for j := range out {
-		out[j] = math.Sqrt(h.xtx[j*h.cols+j])
-	}
-	return out
-}
+func (h *Hessian) ColumnNorms() []float64 { return h.cs.Norms() }
 
 // Mean returns the mean of every feature over all rows added.
-func (h *Hessian) Mean() []float64 {
-	out := make([]float64, h.cols)
-	if h.n == 0 {
-		return out
-	}
-	for j, s := range h.sum {
-		out[j] = s / float64(h.n)
-	}
-	return out
-}
+func (h *Hessian) Mean() []float64 { return h.cs.Mean() }
+
+// Stats returns the per-feature statistics h keeps (shared, not a copy).
+func (h *Hessian) Stats() *ColumnStats { return h.cs }
 
 func (h *Hessian) ready(w Weight, what string) error {
 	if err := w.check(what); err != nil {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Pattern says which weights pruning removes from each row.
@@ -63,12 +62,32 @@ func markSmallest(score []float64, k int, mask []bool, idx []int) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		if c := cmp.Compare(score[a], score[b]); c != 0 {
-			return c
+	// Quickselect under the total order (score, index): the k smallest
+	// end up in idx[:k], the same set a full sort would give.
+	before := func(a, b int) bool {
+		c := cmp.Compare(score[a], score[b])
+		return c < 0 || c == 0 && a < b
+	}
+	for lo, hi, t := 0, len(idx)-1, min(k, len(idx))-1; lo < hi; {
+		mid := lo + (hi-lo)/2
+		idx[mid], idx[hi] = idx[hi], idx[mid]
+		p, store := idx[hi], lo
+		for i := lo; i < hi; i++ {
+			if before(idx[i], p) {
+				idx[i], idx[store] = idx[store], idx[i]
+				store++
+			}
 		}
-		return a - b
-	})
+		idx[store], idx[hi] = idx[hi], idx[store]
+		switch {
+		case store == t:
+			lo = hi
+		case store < t:
+			lo = store + 1
+		default:
+			hi = store - 1
+		}
+	}
 	for _, i := range idx[:min(k, len(idx))] {
 		mask[i] = true
 	}
@@ -82,10 +101,21 @@ func Wanda(h *Hessian, w Weight, p Pattern) (Weight, error) {
 	if err := h.ready(w, "wanda"); err != nil {
 		return Weight{}, err
 	}
+	return WandaNorms(h.ColumnNorms(), w, p)
+}
+
+// WandaNorms is Wanda from the feature norms ‖X_j‖₂ alone (len Cols), for
+// callers that accumulate norms instead of a whole Hessian.
+func WandaNorms(norms []float64, w Weight, p Pattern) (Weight, error) {
+	if err := w.check("wanda"); err != nil {
+		return Weight{}, err
+	}
+	if len(norms) != w.Cols {
+		return Weight{}, fmt.Errorf("wanda: weight has %d input features, %d norms", w.Cols, len(norms))
+	}
 	if err := p.check(w.Cols); err != nil {
 		return Weight{}, fmt.Errorf("wanda: %w", err)
 	}
-	norms := h.ColumnNorms()
 	out := w.Clone()
 	forChunks(w.Rows, 16, func(lo, hi int) {
 		score := make([]float64, w.Cols)

@@ -74,30 +74,40 @@ func SparseGPT(h *Hessian, w Weight, p Pattern, o SweepOptions) (Weight, error) 
 	if err != nil {
 		return Weight{}, fmt.Errorf("sparsegpt: %w", err)
 	}
-	ru := &pruneRule{p: p, bs: f.block, mask: make([]bool, w.Rows*f.block)}
+	ru := newPruneRule(p, w.Rows, f.block)
 	return f.sweep(wz, ru), nil
 }
 
 // pruneRule zeroes the weights SparseGPT's mask selects.
 type pruneRule struct {
-	p    Pattern
-	bs   int
-	mask []bool // per row, the current block's mask
+	p  Pattern
+	bs int
+	// Per row, scratch for the current block: the mask, the saliencies
+	// and the selection's indices.
+	mask  []bool
+	score []float64
+	idx   []int
+}
+
+func newPruneRule(p Pattern, rows, bs int) *pruneRule {
+	return &pruneRule{p: p, bs: bs, mask: make([]bool, rows*bs), score: make([]float64, rows*bs), idx: make([]int, rows*bs)}
 }
 
 func (ru *pruneRule) begin(r, i1 int, w, d []float32) {
 	if ru.p.M > 0 {
 		return
 	}
-	mask := ru.mask[r*ru.bs : r*ru.bs+len(w)]
+	lo, hi := r*ru.bs, r*ru.bs+len(w)
 	k := ru.p.zerosBefore(i1+len(w)) - ru.p.zerosBefore(i1)
-	markSmallest(saliency(w, d), k, mask, make([]int, len(w)))
+	markSmallest(saliency(ru.score[lo:hi], w, d), k, ru.mask[lo:hi], ru.idx[lo:hi])
 }
 
 func (ru *pruneRule) value(r, i1, k int, w, d []float32) float32 {
-	mask := ru.mask[r*ru.bs : (r+1)*ru.bs]
+	off := r * ru.bs
+	mask := ru.mask[off : off+ru.bs]
 	if m := ru.p.M; m > 0 && k%m == 0 {
-		markSmallest(saliency(w[k:k+m], d[k:k+m]), m-ru.p.N, mask[k:k+m], make([]int, m))
+		lo := off + k
+		markSmallest(saliency(ru.score[lo:lo+m], w[k:k+m], d[k:k+m]), m-ru.p.N, mask[k:k+m], ru.idx[lo:lo+m])
 	}
 	if mask[k] {
 		return 0
@@ -105,9 +115,9 @@ func (ru *pruneRule) value(r, i1, k int, w, d []float32) float32 {
 	return w[k]
 }
 
-// saliency returns the OBS cost of removing each weight: w²/U_jj².
-func saliency(w, d []float32) []float64 {
-	s := make([]float64, len(w))
+// saliency sets s to the OBS cost of removing each weight, w²/U_jj², and
+// returns it.
+func saliency(s []float64, w, d []float32) []float64 {
 	for j, v := range w {
 		x := float64(v) / float64(d[j])
 		s[j] = x * x

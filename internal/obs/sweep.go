@@ -29,16 +29,33 @@ type rule interface {
 // one matrix product per block.
 func (f *factor) sweep(w Weight, ru rule) Weight {
 	rows, c, bs := w.Rows, w.Cols, f.block
-	q := w.Clone()     // the result; columns not swept yet hold W
-	delta := w.Clone() // W; swept columns hold W − Q
-	tmp := make([]float32, rows*bs)
+	q := w.Clone() // the result; columns not swept yet hold W
 	impl := gonum.Implementation{}
+	// delta holds W − Q of the swept columns: all of them for the dense
+	// form's products, only the current block's in the low-rank form,
+	// which folds each block into s = (W−Q)[:, swept]·G[swept] (rows×k).
+	var delta, s, tmp []float32
+	dld := c
+	if f.v == nil {
+		s = make([]float32, rows*f.k)
+		delta = make([]float32, rows*bs)
+		dld = bs
+	} else {
+		delta = make([]float32, rows*c)
+		tmp = make([]float32, rows*bs)
+	}
 	for b, i1 := 0, 0; i1 < c; b, i1 = b+1, i1+bs {
 		i2 := min(i1+bs, c)
 		nb := i2 - i1
 		ub := f.inv[b]
-		if i1 > 0 {
-			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, i1, 1, delta.Data, c, f.v[i1:], c, 0, tmp, nb)
+		doff := i1
+		if s != nil {
+			doff = 0
+			if i1 > 0 {
+				impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, f.k, 1, s, f.k, f.pu[b], nb, 1, q.Data[i1:], c)
+			}
+		} else if i1 > 0 {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, i1, 1, delta, c, f.v[i1:], c, 0, tmp, nb)
 			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, nb, nb, 1, tmp, nb, ub, nb, 1, q.Data[i1:], c)
 		}
 		d := f.diag[i1:i2]
@@ -50,22 +67,20 @@ func (f *factor) sweep(w Weight, ru rule) Weight {
 					v := ru.value(r, i1, k, row, d)
 					e := (row[k] - v) / d[k]
 					row[k] = v
-					if e == 0 {
-						continue
-					}
-					u := ub[k*nb+k+1 : (k+1)*nb]
-					rest := row[k+1:]
-					rest = rest[:len(u)]
-					for j, x := range u {
-						rest[j] -= e * x
+					if e != 0 && k+1 < nb {
+						impl.Saxpy(nb-k-1, -e, ub[k*nb+k+1:(k+1)*nb], 1, row[k+1:], 1)
 					}
 				}
-				dr := delta.Data[r*c+i1 : r*c+i2]
-				for k := range dr {
-					dr[k] -= row[k]
+				orig := w.Data[r*c+i1 : r*c+i2]
+				dr := delta[r*dld+doff : r*dld+doff+nb]
+				for k, x := range orig {
+					dr[k] = x - row[k]
 				}
 			}
 		})
+		if s != nil {
+			impl.Sgemm(blas.NoTrans, blas.NoTrans, rows, f.k, nb, 1, delta, dld, f.g[i1*f.k:], f.k, 1, s, f.k)
+		}
 	}
 	return q
 }

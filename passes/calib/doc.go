@@ -7,7 +7,9 @@
 // MatMul, Gemm or Conv). Capture.Each runs every sample through ONNX
 // Runtime and hands over each target's tensor; Rows views it as [rows,
 // features] and Im2Col unfolds a Conv input into per-group patch matrices;
-// the accumulators L2, Mean and Gram turn them into per-layer statistics.
+// the accumulators L2, Mean and Gram turn them into per-layer statistics
+// (adapters over internal/obs: ColumnStats and Hessian, which the
+// compression kernels take).
 //
 // Samples come from Config.Source: "random" (seeded, like `onnxopt
 // verify`; dynamic dimensions other than the batch must be sized with

@@ -2,8 +2,8 @@ package calib
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/onnxopt/onnxopt/internal/obs"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 )
@@ -18,6 +18,14 @@ type Matrix struct {
 
 // Row returns row i.
 func (x Matrix) Row(i int) []float32 { return x.Data[i*x.Cols : (i+1)*x.Cols] }
+
+// values returns the Rows×Cols values of x.
+func (x Matrix) values() ([]float32, error) {
+	if x.Rows < 0 || x.Cols <= 0 || len(x.Data) != x.Rows*x.Cols {
+		return nil, fmt.Errorf("activation matrix %d×%d holds %d values", x.Rows, x.Cols, len(x.Data))
+	}
+	return x.Data, nil
+}
 
 // Rows views a float32 tensor as [rows, features]: the last dimension is
 // the features, all leading dimensions are flattened into rows (a rank-1
@@ -47,139 +55,105 @@ type Accumulator interface {
 	Add(x Matrix) error
 }
 
-// checkCols fixes the feature count on first use and holds later matrices
-// to it.
-func checkCols(n *int, x Matrix) error {
-	if *n == 0 {
-		*n = x.Cols
-	}
-	if x.Cols != *n {
-		return fmt.Errorf("activation has %d features, earlier samples had %d", x.Cols, *n)
-	}
-	return nil
+// columns feeds one obs.ColumnStats, created on the first row.
+type columns struct {
+	s *obs.ColumnStats
 }
 
-// L2 accumulates the squared L2 norm of each feature over all rows, the
-// ||X_j|| of Wanda's |W_ij|·||X_j|| score.
-type L2 struct {
-	SumSq []float64 // per feature: sum over rows of x²
-	N     int       // rows seen
-	cols  int
-}
-
-// Add adds every row of x.
-func (a *L2) Add(x Matrix) error {
-	if err := checkCols(&a.cols, x); err != nil {
+func (a *columns) add(x Matrix) error {
+	if a.s == nil {
+		a.s = obs.NewColumnStats(x.Cols)
+	}
+	if x.Cols != a.s.Cols() {
+		return fmt.Errorf("activation has %d features, earlier samples had %d", x.Cols, a.s.Cols())
+	}
+	d, err := x.values()
+	if err != nil {
 		return err
 	}
-	if a.SumSq == nil {
-		a.SumSq = make([]float64, x.Cols)
-	}
-	for r := 0; r < x.Rows; r++ {
-		for j, v := range x.Row(r) {
-			a.SumSq[j] += float64(v) * float64(v)
-		}
-	}
-	a.N += x.Rows
-	return nil
+	return a.s.Add(d)
 }
 
-// Norms returns ||X_j||, the square root of SumSq.
-func (a *L2) Norms() []float64 {
-	out := make([]float64, len(a.SumSq))
-	for j, s := range a.SumSq {
-		out[j] = math.Sqrt(s)
+// Samples returns the number of rows added.
+func (a *columns) Samples() int {
+	if a.s == nil {
+		return 0
 	}
-	return out
+	return a.s.Samples()
+}
+
+// Stats returns the statistics gathered (nil before any row), for the
+// kernels of internal/obs.
+func (a *columns) Stats() *obs.ColumnStats { return a.s }
+
+// L2 accumulates the L2 norm of each feature over all rows, the ||X_j||
+// of Wanda's |W_ij|·||X_j|| score (an obs.ColumnStats).
+type L2 struct{ columns }
+
+// Add adds every row of x.
+func (a *L2) Add(x Matrix) error { return a.add(x) }
+
+// Norms returns ||X_j|| for every feature (nil before any row).
+func (a *L2) Norms() []float64 {
+	if a.s == nil {
+		return nil
+	}
+	return a.s.Norms()
 }
 
 // Mean accumulates the mean of each feature over all rows (for bias
-// correction: the expected input of a layer).
-type Mean struct {
-	Sum  []float64 // per feature: sum over rows
-	N    int       // rows seen
-	cols int
-}
+// correction: the expected input of a layer), in an obs.ColumnStats.
+type Mean struct{ columns }
 
 // Add adds every row of x.
-func (a *Mean) Add(x Matrix) error {
-	if err := checkCols(&a.cols, x); err != nil {
-		return err
-	}
-	if a.Sum == nil {
-		a.Sum = make([]float64, x.Cols)
-	}
-	for r := 0; r < x.Rows; r++ {
-		for j, v := range x.Row(r) {
-			a.Sum[j] += float64(v)
-		}
-	}
-	a.N += x.Rows
-	return nil
-}
+func (a *Mean) Add(x Matrix) error { return a.add(x) }
 
-// Means returns Sum/N (zeros before any row).
+// Means returns the mean of every feature (nil before any row).
 func (a *Mean) Means() []float64 {
-	out := make([]float64, len(a.Sum))
-	if a.N == 0 {
-		return out
+	if a.s == nil {
+		return nil
 	}
-	for j, s := range a.Sum {
-		out[j] = s / float64(a.N)
-	}
-	return out
+	return a.s.Mean()
 }
 
-// Gram accumulates XᵀX (features × features, float64) over all rows: the
-// Hessian SparseGPT and GPTQ use is 2·XᵀX/N. Memory is n² float64 for n
-// features, whatever the number of rows.
+// Gram accumulates the layer Hessian H = 2·XᵀX/N that SparseGPT, GPTQ and
+// repair use, as an obs.Hessian (which also keeps the per-feature sums).
+// Memory is n² float64 for n features, whatever the number of rows.
 type Gram struct {
-	N    int       // rows seen
-	n    int       // features
-	data []float64 // upper triangle filled while adding
+	h *obs.Hessian
 }
 
 // Add adds xᵀx for every row x of x.
 func (a *Gram) Add(x Matrix) error {
-	if err := checkCols(&a.n, x); err != nil {
+	if a.h == nil {
+		a.h = obs.NewHessian(x.Cols)
+	}
+	if x.Cols != a.h.Cols() {
+		return fmt.Errorf("activation has %d features, earlier samples had %d", x.Cols, a.h.Cols())
+	}
+	d, err := x.values()
+	if err != nil {
 		return err
 	}
-	n := x.Cols
-	if a.data == nil {
-		a.data = make([]float64, n*n)
-	}
-	row := make([]float64, n)
-	for r := 0; r < x.Rows; r++ {
-		for j, v := range x.Row(r) {
-			row[j] = float64(v)
-		}
-		for i, xi := range row {
-			if xi == 0 {
-				continue
-			}
-			dst := a.data[i*n+i : (i+1)*n]
-			for j, xj := range row[i:] {
-				dst[j] += xi * xj
-			}
-		}
-	}
-	a.N += x.Rows
-	return nil
+	return a.h.Add(d)
 }
 
 // Features is the number of features (0 before any row).
-func (a *Gram) Features() int { return a.n }
-
-// Matrix returns XᵀX as a full symmetric n×n row-major slice (a copy;
-// wrap it with gonum's mat.NewSymDense(n, data) for factorizations).
-func (a *Gram) Matrix() []float64 {
-	n := a.n
-	out := make([]float64, n*n)
-	for i := 0; i < n; i++ {
-		for j := i; j < n; j++ {
-			out[i*n+j] = a.data[i*n+j]
-			out[j*n+i] = a.data[i*n+j]
-		}
+func (a *Gram) Features() int {
+	if a.h == nil {
+		return 0
 	}
-	return out
+	return a.h.Cols()
 }
+
+// Samples returns the number of rows added.
+func (a *Gram) Samples() int {
+	if a.h == nil {
+		return 0
+	}
+	return a.h.Samples()
+}
+
+// Hessian returns the accumulated Hessian for the kernels of internal/obs
+// (nil before any row).
+func (a *Gram) Hessian() *obs.Hessian { return a.h }

@@ -14,7 +14,7 @@ import (
 func randMatrix(rng *rand.Rand, rows, cols int) calib.Matrix {
 	m := calib.Matrix{Rows: rows, Cols: cols, Data: make([]float32, rows*cols)}
 	for i := range m.Data {
-		if rng.IntN(5) > 0 { // some exact zeros, which Gram skips
+		if rng.IntN(5) > 0 { // some exact zeros (dead features)
 			m.Data[i] = float32(rng.NormFloat64())
 		}
 	}
@@ -43,10 +43,10 @@ func TestAccumulators(t *testing.T) {
 			all = append(all, x.Row(r))
 		}
 	}
-	if l2.N != 18 || mean.N != 18 || gram.N != 18 || gram.Features() != n {
-		t.Fatalf("rows counted %d %d %d, features %d", l2.N, mean.N, gram.N, gram.Features())
+	if l2.Samples() != 18 || mean.Samples() != 18 || gram.Samples() != 18 || gram.Features() != n {
+		t.Fatalf("rows counted %d %d %d, features %d", l2.Samples(), mean.Samples(), gram.Samples(), gram.Features())
 	}
-	g := gram.Matrix()
+	h := gram.Hessian()
 	norms, means := l2.Norms(), mean.Means()
 	for i := 0; i < n; i++ {
 		var sq, sum float64
@@ -57,18 +57,38 @@ func TestAccumulators(t *testing.T) {
 		if !near(norms[i], math.Sqrt(sq)) || !near(means[i], sum/18) {
 			t.Errorf("feature %d: norm %g mean %g, want %g %g", i, norms[i], means[i], math.Sqrt(sq), sum/18)
 		}
+		if !near(h.ColumnNorms()[i], math.Sqrt(sq)) || !near(h.Mean()[i], sum/18) {
+			t.Errorf("feature %d: the Hessian's norm %g mean %g, want %g %g", i, h.ColumnNorms()[i], h.Mean()[i], math.Sqrt(sq), sum/18)
+		}
 		for j := 0; j < n; j++ {
 			var dot float64
 			for _, row := range all {
 				dot += float64(row[i]) * float64(row[j])
 			}
-			if !near(g[i*n+j], dot) {
-				t.Errorf("XᵀX[%d,%d] = %g, want %g", i, j, g[i*n+j], dot)
+			if !near(h.At(i, j), 2*dot/18) {
+				t.Errorf("H[%d,%d] = %g, want 2/18·XᵀX = %g", i, j, h.At(i, j), 2*dot/18)
 			}
 		}
 	}
-	if err := gram.Add(randMatrix(rng, 2, n+1)); err == nil {
-		t.Error("a batch with another feature count was accepted")
+	for _, acc := range []calib.Accumulator{&l2, &mean, &gram} {
+		if err := acc.Add(randMatrix(rng, 2, n+1)); err == nil {
+			t.Errorf("%T: a batch with another feature count was accepted", acc)
+		}
+		if err := acc.Add(calib.Matrix{Rows: 3, Cols: n, Data: make([]float32, n)}); err == nil {
+			t.Errorf("%T: a matrix with too little data was accepted", acc)
+		}
+		bad := randMatrix(rng, 1, n)
+		bad.Data[2] = float32(math.NaN())
+		if err := acc.Add(bad); err == nil || !strings.Contains(err.Error(), "feature 2 is NaN") {
+			t.Errorf("%T: a NaN activation: %v", acc, err)
+		}
+	}
+	if l2.Samples() != 18 || gram.Samples() != 18 {
+		t.Errorf("refused batches were counted: %d, %d rows", l2.Samples(), gram.Samples())
+	}
+	var empty calib.L2
+	if empty.Norms() != nil || empty.Samples() != 0 || (&calib.Gram{}).Hessian() != nil {
+		t.Error("an empty accumulator reports statistics")
 	}
 }
 

@@ -186,19 +186,20 @@ func (a *analyzer) param(d int, n *graph.Node, p *graph.Value, axis int) bool {
 	return true
 }
 
-// weight returns the float constant weight of n, or blocks d.
-func (a *analyzer) weight(d int, n *graph.Node, rank int) *graph.Value {
-	w := n.Input(1)
+// weight returns n's input i when it is a float constant weight (float32, float16 or bfloat16), or
+// blocks d.
+func (a *analyzer) weight(d int, n *graph.Node, i int) *graph.Value {
+	w := n.Input(i)
 	c := w.Const()
 	switch {
+	case w == nil:
+		a.block(d, "%s: the weight (input %d) is missing", n, i)
 	case c == nil:
 		a.block(d, "%s: weight %s is computed at run time", n, w.Name)
 	case w.IsInput():
 		a.block(d, "%s: weight %s is also a graph input (its size is fixed by callers)", n, w.Name)
 	case !IsFloatParam(c):
 		a.block(d, "%s: weight %s is not float32, float16 or bfloat16", n, w.Name)
-	case rank > 0 && len(c.Dims()) != rank:
-		a.block(d, "%s: weight %s has rank %d, want %d", n, w.Name, len(c.Dims()), rank)
 	default:
 		return w
 	}

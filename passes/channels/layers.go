@@ -1,120 +1,132 @@
 package channels
 
-// The layer rules below say by hand which axis of each weight produces and
-// which reads the channels; they are the place to switch to a shared
-// per-op weight-layout table.
+// The layers whose channels are followed take which weight axis produces
+// and which reads the channels from the shared layout table
+// (passes.LayoutOf); what is left here is what the analysis supports of
+// each: 2-D MatMul weights, Gemm without transA, and Conv with group 1 or
+// depthwise with multiplier 1.
 
 import (
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/passes"
 )
+
+// layerOps are the ops with a weight (passes.LayoutOf) that channels are
+// followed through; their rule is layer.
+var layerOps = []string{"MatMul", "Gemm", "Conv"}
 
 // seed starts a group at the output channels of a layer with a constant
 // weight.
 func seed(a *analyzer, n *graph.Node) {
+	if !isLayer(n) {
+		return
+	}
+	l, _ := passes.LayoutOf(n)
+	w := n.Input(l.Weight).Const()
+	if w == nil {
+		return
+	}
+	ax, err := l.Axes(n, w.Dims())
+	if err != nil || ax.OutputChannel == passes.NoAxis || ax.Groups != 1 {
+		return // the layer's rule says why when the group reaches it
+	}
 	out := n.Output(0)
-	r := a.shapes.rank(out)
-	switch n.OpType() {
-	case "MatMul":
-		if r >= 1 && n.Input(1).Const() != nil {
-			a.get(out, r-1)
-		}
-	case "Gemm":
-		if n.Input(1).Const() != nil {
-			a.get(out, 1)
-		}
-	case "Conv":
-		if w := n.Input(1).Const(); w != nil && n.AttrInt("group", 1) == 1 {
-			a.get(out, 1)
-		}
+	if c := norm(ax.OutputChannel, a.shapes.rank(out)); c >= 0 {
+		a.get(out, c)
 	}
 }
 
-// matmul: the weight's columns produce the channels of the last axis, its
-// rows read them.
-func matmul(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	w := a.weight(d, n, 2)
-	if w == nil {
-		return
-	}
-	dense(a, d, n, w, port, out, a.shapes.rank(a.dims[d].v)-1, 1, 0, "channels on a batch dimension")
-}
-
-// gemm: like matmul on axis 1, with the weight's axes swapped by transB
-// and an optional per-channel bias.
-func gemm(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	w := a.weight(d, n, 2)
-	if w == nil {
-		return
-	}
-	if n.AttrInt("transA", 0) != 0 {
-		a.block(d, "%s: transA=1 is not followed", n)
-		return
-	}
-	produce, read := 1, 0
-	if n.AttrInt("transB", 0) != 0 {
-		produce, read = 0, 1
-	}
-	if !dense(a, d, n, w, port, out, 1, produce, read, "channels on the batch dimension") {
-		return
-	}
-	if c := n.Input(2); c != nil {
-		cr := a.shapes.rank(c)
-		if cr >= 1 && a.size(c, cr-1) != 1 {
-			a.param(d, n, c, cr-1)
+// isLayer reports whether n is one of layerOps.
+func isLayer(n *graph.Node) bool {
+	for _, op := range layerOps {
+		if n.OpType() == op {
+			return true
 		}
-	}
-}
-
-// dense records weight w of a fully connected layer n whose activations
-// hold the channels on axis: the weight's axis produce makes them at the
-// output, its axis read reads them at input 0. It reports whether d is
-// n's output (so n is a source); elsewhere it blocks d with batch.
-func dense(a *analyzer, d int, n *graph.Node, w *graph.Value, port int, out bool, axis, produce, read int, batch string) bool {
-	switch k := a.dims[d]; {
-	case out && k.axis == axis:
-		a.member(d, n, w, Source, produce)
-		a.sources[d] = append(a.sources[d], n)
-		return true
-	case !out && port == 0 && k.axis == axis:
-		a.member(d, n, w, Sink, read)
-	default:
-		a.block(d, "%s: %s", n, batch)
 	}
 	return false
 }
 
-// conv: a filter per output channel, an input slice per input channel;
-// a depthwise Conv carries channel c to channel c.
-func conv(a *analyzer, d int, n *graph.Node, port int, out bool) {
-	k := a.dims[d]
-	w := a.weight(d, n, 0)
+// norm turns an axis counted from the end (negative) into one counted
+// from the start of a rank-r value; it is negative when r is too small
+// (or unknown, -1).
+func norm(axis, r int) int {
+	if axis < 0 {
+		return axis + r
+	}
+	return axis
+}
+
+// layer follows channels through a layer with a constant weight: the
+// weight's output axis produces the channels of the output, its feature
+// axis reads those of the data input, and a depthwise Conv carries
+// channel c to channel c.
+func layer(a *analyzer, d int, n *graph.Node, port int, out bool) {
+	l, _ := passes.LayoutOf(n)
+	w := a.weight(d, n, l.Weight)
 	if w == nil {
 		return
 	}
-	wd := w.Const().Dims()
-	if len(wd) < 3 || k.axis != 1 || port > 0 && !out {
-		a.block(d, "%s: channels on a batch or spatial dimension", n)
+	dims := w.Const().Dims()
+	ax, err := l.Axes(n, dims)
+	switch {
+	case err != nil:
+		a.block(d, "%v", err)
+		return
+	case n.OpType() == "Gemm" && ax.DataFeature == 0:
+		a.block(d, "%s: transA=1 is not followed", n)
+		return
+	case ax.Out < 0 || len(ax.Batch) > 0:
+		a.block(d, "%s: weight %s has rank %d, want 2", n, w.Name, len(dims))
 		return
 	}
-	group := n.AttrInt("group", 1)
+	k := a.dims[d]
+	x, y := n.Input(l.Data), n.Output(0)
+	dataAxis := norm(ax.DataFeature, a.shapes.rank(x))
+	outAxis := norm(ax.OutputChannel, a.shapes.rank(y))
+	if out && k.axis != outAxis || !out && (port != l.Data || k.axis != dataAxis) {
+		where := "a batch dimension"
+		if len(ax.Cols) > 1 {
+			where = "a batch or spatial dimension"
+		}
+		a.block(d, "%s: channels on %s", n, where)
+		return
+	}
+	m := ax.Matrix(dims)
 	switch {
-	case group == 1 && out:
-		a.member(d, n, w, Source, 0)
+	case ax.Groups == 1 && out:
+		a.member(d, n, w, Source, ax.Out)
 		a.sources[d] = append(a.sources[d], n)
-		a.param(d, n, n.Input(2), 0)
-	case group == 1:
-		a.member(d, n, w, Sink, 1)
-	case wd[1] == 1 && wd[0] == group:
+		bias(a, d, n)
+	case ax.Groups == 1:
+		a.member(d, n, w, Sink, ax.Feature)
+	case int64(ax.Groups) == dims[ax.Out] && m.Features == 1:
 		// Depthwise with multiplier 1: channel c in, channel c out.
 		if out {
-			a.tie(d, n.Input(0), 1)
+			a.tie(d, x, dataAxis)
 		} else {
-			a.tie(d, n.Output(0), 1)
+			a.tie(d, y, outAxis)
 		}
-		a.member(d, n, w, Through, 0)
-		a.param(d, n, n.Input(2), 0)
+		a.member(d, n, w, Through, ax.Out)
+		bias(a, d, n)
 		a.dw[d] = append(a.dw[d], n)
 	default:
-		a.block(d, "%s: grouped convolution (group=%d) is not followed", n, group)
+		a.block(d, "%s: grouped convolution (group=%d) is not followed", n, ax.Groups)
+	}
+}
+
+// bias records the bias of a Gemm or Conv (input 2) as a per-channel
+// parameter of the output channels. Gemm's C broadcasts: it shrinks only
+// when its last axis holds the channels.
+func bias(a *analyzer, d int, n *graph.Node) {
+	c := n.Input(2)
+	if c == nil {
+		return
+	}
+	if n.OpType() == "Conv" {
+		a.param(d, n, c, 0)
+		return
+	}
+	if cr := a.shapes.rank(c); cr >= 1 && a.size(c, cr-1) != 1 {
+		a.param(d, n, c, cr-1)
 	}
 }

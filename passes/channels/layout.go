@@ -2,15 +2,15 @@ package channels
 
 import (
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
 )
 
 // transpose ties the channel axis to where perm moves it.
 func transpose(a *analyzer, d int, n *graph.Node, _ int, out bool) {
 	k := a.dims[d]
-	r := a.shapes.rank(n.Input(0))
-	perm := transposePerm(n, r)
-	if len(perm) != r {
-		a.block(d, "%s: perm does not match the rank", n)
+	perm, err := nd.Perm(n.AttrInts("perm"), a.shapes.rank(n.Input(0)))
+	if err != nil {
+		a.block(d, "%s: %v", n, err)
 		return
 	}
 	for j, p := range perm {
@@ -24,18 +24,6 @@ func transpose(a *analyzer, d int, n *graph.Node, _ int, out bool) {
 		}
 	}
 	a.block(d, "%s: bad perm", n)
-}
-
-// transposePerm returns a Transpose's perm attribute, or the reversal of
-// rank axes that is its default.
-func transposePerm(n *graph.Node, rank int) []int64 {
-	perm := n.AttrInts("perm")
-	if perm == nil {
-		for i := rank - 1; i >= 0; i-- {
-			perm = append(perm, int64(i))
-		}
-	}
-	return perm
 }
 
 // concat: off the concatenation axis every input and the output hold the
@@ -134,7 +122,7 @@ func reshape(a *analyzer, d int, n *graph.Node, port int, out bool) {
 		a.block(d, "%s: the target shape is computed at run time", n)
 		return
 	}
-	shape, err := int64s(c)
+	shape, err := c.Int64s()
 	if err != nil {
 		a.block(d, "%s: %v", n, err)
 		return

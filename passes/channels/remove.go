@@ -216,7 +216,7 @@ func rewriteReshape(g *graph.Graph, r reshapeEntry, removed int64) error {
 	if c == nil {
 		return fmt.Errorf("%s: shape is no longer a constant", r.Node)
 	}
-	shape, err := int64s(c)
+	shape, err := c.Int64s()
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.Node, err)
 	}

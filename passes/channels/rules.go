@@ -12,7 +12,8 @@ type ruleFunc func(a *analyzer, d int, n *graph.Node, port int, out bool)
 
 // rules are the operators (default domain) the analysis follows channels
 // through, one rule each; every other operator leaves the group alone.
-// The elementwise ops of unaryOps and binaryOps are added by init.
+// The elementwise ops of unaryOps and binaryOps, and the layers with a
+// constant weight of layerOps (layers.go), are added by init.
 var rules = map[string]ruleFunc{
 	"Dropout":            dropout,
 	"BatchNormalization": batchNorm,
@@ -21,10 +22,6 @@ var rules = map[string]ruleFunc{
 	"LpPool":             pool,
 	"GlobalAveragePool":  pool,
 	"GlobalMaxPool":      pool,
-	// Layers with a constant weight (layers.go).
-	"MatMul": matmul,
-	"Gemm":   gemm,
-	"Conv":   conv,
 	// Ops that move elements around (layout.go).
 	"Transpose": transpose,
 	"Concat":    concat,
@@ -52,6 +49,9 @@ func init() {
 	}
 	for op := range binaryOps {
 		rules[op] = arith
+	}
+	for _, op := range layerOps {
+		rules[op] = layer
 	}
 }
 

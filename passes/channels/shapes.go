@@ -2,6 +2,7 @@ package channels
 
 import (
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/nd"
 )
 
 // shapes holds the statically known shape of each value of a graph: a size
@@ -97,7 +98,9 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 		}
 	case binaryOps[op]:
 		if known(0) && known(1) {
-			return broadcast(in(0), in(1))
+			// Sizes that cannot broadcast leave the shape unknown.
+			d, _ := nd.Broadcast(in(0), in(1))
+			return d
 		}
 	case op == "MatMul":
 		if known(0) && known(1) && len(in(0)) >= 1 && len(in(1)) == 2 {
@@ -147,15 +150,12 @@ func inferNode(n *graph.Node, s shapes) []int64 {
 	case op == "Transpose":
 		if known(0) {
 			x := in(0)
-			perm := transposePerm(n, len(x))
-			if len(perm) != len(x) {
+			perm, err := nd.Perm(n.AttrInts("perm"), len(x))
+			if err != nil {
 				return nil
 			}
 			d := make([]int64, len(x))
 			for i, p := range perm {
-				if p < 0 || int(p) >= len(x) {
-					return nil
-				}
 				d[i] = x[p]
 			}
 			return d
@@ -258,7 +258,7 @@ func reshapeTarget(n *graph.Node, x []int64) []int64 {
 	if c == nil {
 		return nil
 	}
-	shape, err := int64s(c)
+	shape, err := c.Int64s()
 	if err != nil {
 		return nil
 	}
@@ -294,31 +294,6 @@ func reshapeTarget(n *graph.Node, x []int64) []int64 {
 			return nil
 		default:
 			d[infer] = total / rest
-		}
-	}
-	return d
-}
-
-func broadcast(a, b []int64) []int64 {
-	r := max(len(a), len(b))
-	d := make([]int64, r)
-	for i := 0; i < r; i++ {
-		x, y := int64(1), int64(1)
-		if j := i - (r - len(a)); j >= 0 {
-			x = a[j]
-		}
-		if j := i - (r - len(b)); j >= 0 {
-			y = b[j]
-		}
-		switch {
-		case x == 1:
-			d[i] = y
-		case y == 1:
-			d[i] = x
-		case x == y:
-			d[i] = x
-		default:
-			d[i] = -1
 		}
 	}
 	return d

@@ -1,7 +1,6 @@
 package channels
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -9,29 +8,6 @@ import (
 	"github.com/onnxopt/onnxopt/onnx"
 	"google.golang.org/protobuf/proto"
 )
-
-// int64s reads an int64 (or int32) constant.
-func int64s(t *graph.Tensor) ([]int64, error) {
-	raw, err := t.Raw()
-	if err != nil {
-		return nil, err
-	}
-	switch t.DataType() {
-	case int32(onnx.TensorProto_INT64):
-		out := make([]int64, len(raw)/8)
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-		}
-		return out, nil
-	case int32(onnx.TensorProto_INT32):
-		out := make([]int64, len(raw)/4)
-		for i := range out {
-			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("constant %s is %s, not an integer tensor", t.Name(), onnx.DataTypeName(t.DataType()))
-}
 
 // IsFloatParam reports whether constant t is a float tensor channels can
 // slice and read: float32, float16 or bfloat16 (Floats reads it, SetFloats

@@ -75,26 +75,14 @@ func (t *tensor) ints() ([]int64, error) {
 	return v, nil
 }
 
-// intAt reads element i of an integer tensor, for elementwise loops.
+// intAt reads element i of an integer tensor (see onnx.IntReader), for
+// elementwise loops.
 func (t *tensor) intAt(i int64) (int64, bool) {
-	b := t.raw
-	switch onnx.TensorProto_DataType(t.dt) {
-	case onnx.TensorProto_INT64:
-		return int64(binary.LittleEndian.Uint64(b[8*i:])), true
-	case onnx.TensorProto_INT32:
-		return int64(int32(binary.LittleEndian.Uint32(b[4*i:]))), true
-	case onnx.TensorProto_INT16:
-		return int64(int16(binary.LittleEndian.Uint16(b[2*i:]))), true
-	case onnx.TensorProto_INT8:
-		return int64(int8(b[i])), true
-	case onnx.TensorProto_UINT32:
-		return int64(binary.LittleEndian.Uint32(b[4*i:])), true
-	case onnx.TensorProto_UINT16:
-		return int64(binary.LittleEndian.Uint16(b[2*i:])), true
-	case onnx.TensorProto_UINT8, onnx.TensorProto_BOOL:
-		return int64(b[i]), true
+	at := onnx.IntReader(t.dt)
+	if at == nil {
+		return 0, false
 	}
-	return 0, false
+	return at(t.raw, int(i)), true
 }
 
 // scalarInt reads a one-element integer tensor.

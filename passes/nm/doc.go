@@ -21,6 +21,11 @@
 // (ops=, default all four); include= and exclude= filter them by tensor or
 // node name. Weights computed at run time are skipped.
 //
+// method=wanda or method=sparsegpt chooses the kept weights of every
+// group from calibration activations (Wanda's |W|·‖X‖, or SparseGPT's
+// OBS saliency with the error compensated on later groups), through
+// passes/oneshot, over the same groups.
+//
 // Every tensor the pass makes N:M sparse is recorded in the model's
 // metadata_props under "onnxopt.sparsity": a JSON object mapping tensor
 // names to their pattern ("2:4"), merged with what an earlier run wrote.

@@ -9,6 +9,7 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/oneshot"
 )
 
 // MetadataKey is the model metadata_props key that records which tensors
@@ -22,16 +23,17 @@ var Ops = []string{"MatMul", "Gemm", "Conv", "ConvTranspose"}
 var Pass = &passes.Pass{
 	Name: "nm",
 	Doc:  "N:M structured sparsity: keep the N largest of every M weights along the input-channel axis",
-	Options: []passes.Option{
+	Options: append([]passes.Option{
 		{Name: "n", Kind: passes.Int, Default: "2", Doc: "weights kept in every group (1 <= n < m)"},
 		{Name: "m", Kind: passes.Int, Default: "4", Doc: "group size along the reduction axis"},
 		{Name: "ops", Kind: passes.List, Default: strings.Join(Ops, "|"), Doc: "op types whose weight input is sparsified"},
 		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
-	},
-	Run:     run,
-	Check:   check,
-	Streams: true,
+	}, oneshot.Options()...),
+	NeedsRuntime: oneshot.Calibrated,
+	Run:          run,
+	Streams:      true, // magnitude only: calibrated methods refuse a streamed model
+	Check:        check,
 }
 
 func init() { passes.Register(Pass) }
@@ -60,7 +62,8 @@ func check(a passes.Args) error {
 			return fmt.Errorf("ops: nm does not handle %q (it handles %s)", op, strings.Join(Ops, ", "))
 		}
 	}
-	return nil
+	_, err := oneshot.Configure(a)
+	return err
 }
 
 func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
@@ -89,6 +92,9 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		ctx.Note("no weight is eligible for %s sparsity", pattern)
 		return nil
 	}
+	if oc, _ := oneshot.Configure(a); oc.Method != oneshot.Magnitude {
+		return runCalibrated(ctx, m, jobs, int(n), int(mm), oc)
+	}
 	var total int64
 	for _, j := range jobs {
 		total += j.w.Tensor.Bytes()
@@ -104,13 +110,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		}
 		prog.Add(size(i))
 	})
-	annotation := map[string]any{}
-	if old, ok := m.Metadata(MetadataKey); ok {
-		if err := json.Unmarshal([]byte(old), &annotation); err != nil || annotation == nil {
-			ctx.Note("the existing %s metadata is not a JSON object; it is replaced", MetadataKey)
-			annotation = map[string]any{}
-		}
-	}
+	var names []string
 	for _, j := range jobs {
 		if j.err != nil {
 			return j.err
@@ -131,7 +131,23 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 			ctx.Report.TensorsTouched++
 			ctx.Report.WeightsZeroed += j.changed
 		}
-		annotation[j.w.Value.Name] = pattern
+		names = append(names, j.w.Value.Name)
+	}
+	return annotate(ctx, m, names, pattern)
+}
+
+// annotate records in the model's metadata that the named tensors are
+// N:M sparse with pattern, merged with what an earlier run wrote.
+func annotate(ctx *passes.Context, m *graph.Model, names []string, pattern string) error {
+	annotation := map[string]any{}
+	if old, ok := m.Metadata(MetadataKey); ok {
+		if err := json.Unmarshal([]byte(old), &annotation); err != nil || annotation == nil {
+			ctx.Note("the existing %s metadata is not a JSON object; it is replaced", MetadataKey)
+			annotation = map[string]any{}
+		}
+	}
+	for _, name := range names {
+		annotation[name] = pattern
 	}
 	b, err := json.Marshal(annotation)
 	if err != nil {

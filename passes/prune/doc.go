@@ -26,6 +26,12 @@
 // or the consuming node's name; min-elements=N (default 16) leaves tensors
 // of fewer than N elements alone, as pruning them saves nothing.
 //
+// method=wanda or method=sparsegpt (with sparsity=, per tensor) ranks
+// weights by a score computed from calibration activations instead of
+// their magnitude, and prunes round(sparsity·features) weights of every
+// output row; passes/oneshot does the work and documents the calibration
+// options and the memory bound.
+//
 // The k smallest magnitudes are found by radix selection on the bits of
 // |w| (three histogram passes over the data, no sort and no copy), in
 // parallel across tensors (scope=tensor) or across chunks of all the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/oneshot"
 )
 
 // Ops lists the op types whose weights prune can select.
@@ -19,6 +20,7 @@ type config struct {
 	threshold float32 // with useThreshold
 	useThresh bool
 	sel       passes.Selection
+	method    oneshot.Config // magnitude, or a calibrated method (calibrated.go)
 }
 
 func configure(a passes.Args) (config, error) {
@@ -59,5 +61,5 @@ func configure(a passes.Args) (config, error) {
 	if c.sel.MinElements < 0 {
 		return c, fmt.Errorf("min-elements=%d is negative", c.sel.MinElements)
 	}
-	return c, nil
+	return c, configureMethod(a, &c)
 }

@@ -7,13 +7,14 @@ import (
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/oneshot"
 )
 
 // Pass zeroes the smallest-magnitude float weights (see the package doc).
 var Pass = &passes.Pass{
 	Name: "prune",
-	Doc:  "zero the smallest-magnitude float weights, to a target sparsity or below a threshold",
-	Options: []passes.Option{
+	Doc:  "zero the smallest-magnitude float weights (or, with method=wanda|sparsegpt, those calibration says matter least), to a target sparsity or below a threshold",
+	Options: append([]passes.Option{
 		{Name: "sparsity", Kind: passes.Float, Doc: "fraction of exact zeros to reach, 0 <= sparsity < 1 (exactly round(sparsity*n) of n)"},
 		{Name: "threshold", Kind: passes.Float, Doc: "instead of sparsity: zero every weight with |w| < threshold"},
 		{Name: "scope", Kind: passes.Enum, Values: []string{"tensor", "global"}, Doc: "sparsity per tensor (default) or ranked across all selected weights"},
@@ -21,10 +22,11 @@ var Pass = &passes.Pass{
 		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 		{Name: "min-elements", Kind: passes.Int, Default: "16", Doc: "leave tensors with fewer elements alone"},
-	},
-	Run:     run,
-	Check:   func(a passes.Args) error { _, err := configure(a); return err },
-	Streams: true,
+	}, oneshot.Options()...),
+	NeedsRuntime: oneshot.Calibrated,
+	Run:          run,
+	Streams:      true, // magnitude only: calibrated methods refuse a streamed model
+	Check:        func(a passes.Args) error { _, err := configure(a); return err },
 }
 
 func init() { passes.Register(Pass) }
@@ -50,6 +52,9 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if err != nil {
 		return err
 	}
+	if cfg.method.Method != oneshot.Magnitude {
+		return runCalibrated(ctx, m, cfg)
+	}
 	items, err := selectWeights(ctx, m, cfg.sel)
 	if err != nil {
 		return err
@@ -58,9 +63,9 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		ctx.Note("no float weights selected")
 		return nil
 	}
-	var total int64
+	var total int64 // bytes of weights, as stored
 	for _, it := range items {
-		total += 4 * it.n
+		total += it.w.Tensor.Bytes()
 	}
 	prog := passes.NewWeightProgress(ctx, total)
 	// Streaming, the weights in flight stay within the store's budget.
@@ -80,7 +85,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(t)
 			}
 			it.release()
-			prog.Add(4 * it.n)
+			prog.Add(it.w.Tensor.Bytes())
 		})
 	case cfg.global && streaming(m):
 		// The model does not stay in memory: find the cut from histograms
@@ -99,7 +104,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.Add(4 * it.n)
+			prog.Add(it.w.Tensor.Bytes())
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	case cfg.global:
@@ -118,7 +123,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			items[i].finish(cut.t)
 			items[i].release()
-			prog.Add(4 * items[i].n)
+			prog.Add(items[i].w.Tensor.Bytes())
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
@@ -131,7 +136,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.Add(4 * it.n)
+			prog.Add(it.w.Tensor.Bytes())
 		})
 	}
 	return report(ctx, items)

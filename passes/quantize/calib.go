@@ -35,10 +35,11 @@ func (q *quantizer) calibrate(vals []*graph.Value) (lo, hi []float32, err error)
 	defer c.Close()
 	each := func(fn func(k int, x []float32)) error {
 		return c.Each(func(i int, name string, t *ort.Tensor) error {
-			if t.DType != ort.Float32 {
-				return fmt.Errorf("calibration: %s is not a float32 tensor", name)
+			x, err := floatValues(t)
+			if err != nil {
+				return fmt.Errorf("calibration: %s: %w", name, err)
 			}
-			fn(index[name], onnx.BytesAsFloat32s(t.Raw))
+			fn(index[name], x)
 			if index[name] == len(vals)-1 {
 				q.ctx.Tick(int64(i+1), int64(c.Samples()))
 			}
@@ -202,4 +203,20 @@ func klDivergence(p, q []float64) float64 {
 		kl += pi * math.Log(pi/qi)
 	}
 	return kl
+}
+
+// floatValues returns a captured float tensor's values as float32 (a view
+// for float32, decoded for float16 and bfloat16).
+func floatValues(t *ort.Tensor) ([]float32, error) {
+	switch t.DType {
+	case ort.Float32:
+		return onnx.BytesAsFloat32s(t.Raw), nil
+	case ort.DType(onnx.TensorProto_FLOAT16), ort.DType(onnx.TensorProto_BFLOAT16):
+		x := make([]float32, t.Len())
+		if err := onnx.DecodeFloats(int32(t.DType), x, t.Raw); err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
+	return nil, fmt.Errorf("a %s tensor, not a float one", onnx.DataTypeName(int32(t.DType)))
 }

@@ -5,7 +5,11 @@
 //   - mode=dynamic (8-bit): MatMul and Gemm become
 //     com.microsoft.DynamicQuantizeMatMul with int8 weights quantized offline
 //     per output channel; activations are quantized at run time. A bias Add
-//     that follows is folded into the op.
+//     that follows is folded into the op. With dynamic-conv=true, Conv
+//     becomes DynamicQuantizeLinear + ConvInteger (uint8 weights) + a float
+//     rescale and bias, the form ONNX Runtime's quantize_dynamic gives it:
+//     half the file, but slower than float on CPU (off by default; see
+//     BENCHMARKS.md).
 //   - mode=static (8-bit): QuantizeLinear/DequantizeLinear pairs around the
 //     activations and outputs of MatMul, Gemm and Conv, with activation
 //     ranges measured by running the model on calibration samples (minmax,
@@ -30,8 +34,9 @@
 //     Weights are quantized one at a time; the float data of each is
 //     dropped once nothing reads it.
 //
-// Targets are the selected op types (ops=) whose weight is a float32
-// constant, found by passes.FindWeights; include= and exclude= select them
+// Targets are the selected op types (ops=) whose weight is a float
+// constant (float32, or float16/bfloat16 in the 8-bit modes; float.go says
+// which scale types and Casts each op gets), found by passes.FindWeights; include= and exclude= select them
 // by node or weight name. Quantizing writes new tensors, so a weight shared
 // with an excluded node is quantized for the others and stays float for
 // that node. Which weight axis holds the output channels (the per-channel

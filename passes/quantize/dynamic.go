@@ -10,9 +10,15 @@ import (
 // dynamic rewrites a MatMul or Gemm with a constant weight into
 // com.microsoft.DynamicQuantizeMatMul: the weight is quantized offline to
 // [K, N] 8-bit (per column when per-channel), the activation at run time.
+// The op is float32 only: in a float16 model Casts convert its input and
+// output, and its scales and bias are stored in float32. A Conv becomes
+// ConvInteger with dynamic-conv=true (convint.go).
 func (q *quantizer) dynamic(n *graph.Node) (string, error) {
 	if n.OpType() == "Conv" {
-		return "dynamic mode leaves Conv in float: ONNX Runtime has no fused dynamic-quantized Conv (ConvInteger needs uint8 activations from DynamicQuantizeLinear plus a per-channel rescale and bias around it); use mode=static for Conv", nil
+		if q.cfg.dynConv {
+			return q.convInteger(n)
+		}
+		return "dynamic mode leaves Conv in float unless dynamic-conv=true (DynamicQuantizeLinear + ConvInteger + rescale: half the file, but slower than float and than mode=static on CPU; see BENCHMARKS.md); use mode=static for Conv", nil
 	}
 	l, why, err := q.asLinear(n)
 	if l == nil {
@@ -56,14 +62,42 @@ func (q *quantizer) dynamic(n *graph.Node) (string, error) {
 		q.report(l.weight, after, fmt.Sprintf("%s %s -> DynamicQuantizeMatMul", q.cfg.typ.name, granularity(q.cfg.perChannel)))
 	}
 	oldBias := l.node.Input(2)
-	inputs := []*graph.Value{n.Input(0), bq, scale, zp, l.bias}
+	bias, err := q.float32Bias(l)
+	if err != nil {
+		return "", err
+	}
+	const why32 = "DynamicQuantizeMatMul takes float32 only; Casts convert its input and output"
+	inputs := []*graph.Value{q.castTo(n.Graph(), n.Input(0), l.dtype, tFloat, why32), bq, scale, zp, bias}
 	if err := q.replaceLinear(l, "DynamicQuantizeMatMul", msDomain, inputs); err != nil {
 		return "", err
+	}
+	if l.dtype != tFloat {
+		y := l.node.Output(0)
+		if l.add != nil {
+			y = l.add.Output(0)
+		}
+		if err := q.castAfter(y, l.dtype, why32); err != nil {
+			return "", err
+		}
 	}
 	if l.add != nil {
 		q.ctx.Note("%s: folded the following Add into the bias of DynamicQuantizeMatMul", l.node.Proto.GetName())
 	}
-	return "", cleanup(l.weight, oldBias)
+	return "", cleanup(l.weight, oldBias, l.bias)
+}
+
+// float32Bias returns l's bias as float32, converting a constant of
+// another float type into a new float32 initializer.
+func (q *quantizer) float32Bias(l *linear) (*graph.Value, error) {
+	b := l.bias
+	if b == nil || b.Const() == nil || b.Const().DataType() == tFloat {
+		return b, nil
+	}
+	f, err := b.Const().Floats()
+	if err != nil {
+		return nil, fmt.Errorf("bias %s: %w", b.Name, err)
+	}
+	return floatInit(b.Graph(), b.Name+"_float32", b.Const().Dims(), f), nil
 }
 
 // cacheKey's suffixes name the companions of a cached quantized weight.

@@ -59,6 +59,18 @@ const evalSeed = 2
 // cosine similarity of each output over all samples.
 func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes ort.Shapes) []float64 {
 	t.Helper()
+	diffs := outputDiffs(t, ref, cand, samples, shapes)
+	out := make([]float64, len(diffs))
+	for i, d := range diffs {
+		out[i] = d.Cosine
+	}
+	return out
+}
+
+// outputDiffs runs ref and cand on the same random samples (evalSeed) and
+// compares each output over all samples.
+func outputDiffs(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes ort.Shapes) []*verify.Diff {
+	t.Helper()
 	testenv.Runtime(t)
 	rs, cs := open(t, ref), open(t, cand)
 	specs := ort.InputSpecs(ref)
@@ -83,11 +95,7 @@ func cosines(t testing.TB, ref, cand *onnx.ModelProto, samples int, shapes ort.S
 			diffs[i].Add(ro[i], co[i], verify.Tolerance{CosineOnly: true})
 		}
 	}
-	out := make([]float64, len(diffs))
-	for i, d := range diffs {
-		out[i] = d.Cosine
-	}
-	return out
+	return diffs
 }
 
 func floats(t testing.TB, v ort.Value) []float32 {

@@ -30,6 +30,7 @@ var Pass = &passes.Pass{
 		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
 		{Name: "accuracy-level", Kind: passes.Int, Default: "4", Doc: "MatMulNBits accuracy_level: 0 (unset), 1 (float32), 2 (float16), 3 (bfloat16) or 4 (int8 activations, the fast one on CPU)"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
+		{Name: "dynamic-conv", Kind: passes.Bool, Default: "false", Doc: "mode=dynamic: also quantize Conv, as DynamicQuantizeLinear + ConvInteger + rescale (about half the float file, but slower than float and than static QDQ on CPU: see BENCHMARKS.md)"},
 	}, calib.Options()...), // static mode and method=gptq: calib, samples, seed, shapes
 	Check:        func(a passes.Args) error { _, err := parseConfig(a); return err },
 	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" || a.String("method") == "gptq" }, // calibration
@@ -63,7 +64,8 @@ type config struct {
 	percentile float64
 	gptq       bool // weight-only, method=gptq
 	gather     bool
-	accuracy   int // MatMulNBits accuracy_level
+	accuracy   int  // MatMulNBits accuracy_level
+	dynConv    bool // dynamic mode: Conv as ConvInteger
 }
 
 // supportedOps are the op types the pass knows how to quantize.
@@ -85,6 +87,7 @@ func parseConfig(a passes.Args) (*config, error) {
 		gptq:       a.String("method") == "gptq",
 		gather:     a.Bool("gather"),
 		accuracy:   int(a.Int("accuracy-level")),
+		dynConv:    a.Bool("dynamic-conv"),
 	}
 	if c.typ.name == "" {
 		return nil, fmt.Errorf("type %q is not int8, uint8, int4 or uint4", a.String("type"))
@@ -145,6 +148,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	ctx.Set("quantized_nodes", q.done)
 	ctx.Set("mode", c.mode)
 	ctx.Set("type", c.typ.name)
+	q.reportCasts()
 	var sortErr error
 	m.Graph.Walk(func(g *graph.Graph) {
 		if err := g.Sort(); err != nil && sortErr == nil {
@@ -164,6 +168,15 @@ type quantizer struct {
 	forms  map[cacheKey]*nbitsForm      // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
 	hess   map[*graph.Node]*obs.Hessian // method=gptq: the current stage's activation statistics
 	done   int
+
+	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts
+	casts        int // Casts inserted, counted by reason
+	castWhy      map[string]int
+	castOrder    []string
+	dqlCache     map[*graph.Value]*dynamicInput // DynamicQuantizeLinear per activation
+	convIntNoted bool
+	halfBias     []string // float16 biases static mode left float
+	uint8Noted   bool
 }
 
 // cacheKey names one quantized form of a weight.
@@ -183,8 +196,12 @@ func (q *quantizer) targets() []*graph.Node {
 	}
 	want := map[*graph.Node]bool{}
 	for _, w := range passes.FindWeights(q.m, sel, func(name, reason string) { q.ctx.Skip(name, "%s", reason) }) {
-		if w.Cast != nil || w.Tensor.DataType() != int32(onnx.TensorProto_FLOAT) {
-			q.ctx.Skip(w.Value.Name, "quantize reads float32 weights only (this one is %s)", onnx.DataTypeName(w.Tensor.DataType()))
+		if w.Cast != nil {
+			q.ctx.Skip(w.Value.Name, "stored as %s behind a Cast: quantize the float32 computation of such a model after convert-float(to=float32)", onnx.DataTypeName(w.Tensor.DataType()))
+			continue
+		}
+		if w.Tensor.DataType() != int32(onnx.TensorProto_FLOAT) && q.cfg.typ.bits != 8 {
+			q.ctx.Skip(w.Value.Name, "4-bit quantization reads float32 weights only (this one is %s)", onnx.DataTypeName(w.Tensor.DataType()))
 			continue
 		}
 		for _, u := range w.Uses {

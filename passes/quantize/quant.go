@@ -116,8 +116,15 @@ type quantized struct {
 }
 
 // quantizeTensor quantizes w (shape dims) to t, per channel along axis or
-// per tensor when axis < 0.
+// per tensor when axis < 0, with float32 scales.
 func quantizeTensor(w []float32, dims []int64, axis int, t qtype, symmetric bool) (*quantized, error) {
+	return quantizeTensorAs(w, dims, axis, t, symmetric, tFloat)
+}
+
+// quantizeTensorAs is quantizeTensor with scales stored in the float type
+// st: each scale is rounded to st before the codes are computed, so the
+// codes match the scale the runtime multiplies by.
+func quantizeTensorAs(w []float32, dims []int64, axis int, t qtype, symmetric bool, st int32) (*quantized, error) {
 	for i, x := range w {
 		if isBad(x) {
 			return nil, fmt.Errorf("element %d is %v: cannot quantize a tensor holding NaN or infinity", i, x)
@@ -127,6 +134,7 @@ func quantizeTensor(w []float32, dims []int64, axis int, t qtype, symmetric bool
 	r := &quantized{q: make([]int32, len(w)), scale: make([]float32, len(lo)), zp: make([]int32, len(lo)), axis: axis}
 	for k := range lo {
 		r.scale[k], r.zp[k] = params(lo[k], hi[k], t, symmetric)
+		r.scale[k] = storableScale(r.scale[k], st)
 	}
 	c, inner := 1, 1
 	if axis >= 0 {

@@ -21,6 +21,8 @@ type linear struct {
 	k, n   int
 	alpha  float32      // Gemm's alpha (1 for MatMul)
 	bias   *graph.Value // float [N] or nil
+	dtype  int32        // the weight's float type, also the activations'
+
 	// add is the Add node folded into bias (its output replaces the
 	// node's), or nil.
 	add *graph.Node
@@ -40,14 +42,14 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 	if wv.IsInput() {
 		return nil, "weight " + wv.Name + " is also a graph input (a caller may replace it at run time)", nil
 	}
-	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
-		return nil, fmt.Sprintf("weight %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
+	if !t.IsFloat() {
+		return nil, fmt.Sprintf("weight %s is %s, not a float type", wv.Name, onnx.DataTypeName(t.DataType())), nil
 	}
 	dims := t.Dims()
 	if len(dims) != 2 {
 		return nil, fmt.Sprintf("weight %s has shape %v, not 2-D", wv.Name, dims), nil
 	}
-	w, err := t.Float32s()
+	w, err := t.Floats()
 	if err != nil {
 		return nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
@@ -56,7 +58,7 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 		return nil, why, nil
 	}
 	// K along Feature, N along Out: [K, N] (kMajor) or Gemm transB's [N, K].
-	l := &linear{node: n, weight: wv, w: w, kMajor: axes.Feature == 0, k: int(dims[axes.Feature]), n: int(dims[axes.Out]), alpha: 1}
+	l := &linear{node: n, weight: wv, w: w, kMajor: axes.Feature == 0, k: int(dims[axes.Feature]), n: int(dims[axes.Out]), alpha: 1, dtype: t.DataType()}
 	if n.Input(0) == nil {
 		return nil, "has no data input", nil
 	}
@@ -74,14 +76,14 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 	l.alpha = n.AttrFloat("alpha", 1)
 	if c := n.Input(2); c != nil {
 		ct := c.Const()
-		if ct == nil || ct.DataType() != int32(onnx.TensorProto_FLOAT) || !isVector(ct.Dims(), l.n) {
+		if ct == nil || !ct.IsFloat() || !isVector(ct.Dims(), l.n) {
 			return nil, "Gemm's C is not a constant float vector of N elements", nil
 		}
 		beta := n.AttrFloat("beta", 1)
 		if beta == 1 && len(ct.Dims()) == 1 {
 			l.bias = c
 		} else {
-			cv, err := ct.Float32s()
+			cv, err := ct.Floats()
 			if err != nil {
 				return nil, "", fmt.Errorf("Gemm C %s: %w", c.Name, err)
 			}
@@ -89,7 +91,7 @@ func (q *quantizer) asLinear(n *graph.Node) (*linear, string, error) {
 			for i, x := range cv {
 				b[i] = beta * x
 			}
-			l.bias = floatInit(n.Graph(), c.Name+"_bias", []int64{int64(l.n)}, b)
+			l.bias = floatInitAs(n.Graph(), c.Name+"_bias", []int64{int64(l.n)}, b, ct.DataType())
 		}
 	}
 	return l, "", nil
@@ -117,7 +119,7 @@ func foldableAdd(n *graph.Node, cols int) (*graph.Node, *graph.Value) {
 		return nil, nil
 	}
 	t := b.Const()
-	if t == nil || t.DataType() != int32(onnx.TensorProto_FLOAT) || len(t.Dims()) != 1 || t.Dims()[0] != int64(cols) {
+	if t == nil || !t.IsFloat() || len(t.Dims()) != 1 || t.Dims()[0] != int64(cols) {
 		return nil, nil
 	}
 	return add, b

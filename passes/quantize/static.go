@@ -3,6 +3,7 @@ package quantize
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -32,8 +33,8 @@ func (q *quantizer) static(targets []*graph.Node) error {
 			continue
 		}
 		w := n.Input(1)
-		if w == nil || w.Const() == nil || w.Const().DataType() != int32(onnx.TensorProto_FLOAT) {
-			q.ctx.Skip(n.String(), "weight is not a float32 constant")
+		if w == nil || w.Const() == nil || !w.Const().IsFloat() {
+			q.ctx.Skip(n.String(), "weight is not a float constant")
 			continue
 		}
 		if n.OpType() == "Conv" {
@@ -49,15 +50,26 @@ func (q *quantizer) static(targets []*graph.Node) error {
 	if err := q.needOpset(13, "per-channel QuantizeLinear/DequantizeLinear"); err != nil {
 		return err
 	}
-	// Activations to calibrate: each target's input and output.
+	// Activations to calibrate: each target's input and output, of the
+	// float type of its weight.
 	var vals []*graph.Value
+	var types []int32
 	index := map[*graph.Value]int{}
 	for _, n := range keep {
 		for _, v := range []*graph.Value{n.Input(0), n.Output(0)} {
 			if _, ok := index[v]; !ok && v != nil {
 				index[v] = len(vals)
 				vals = append(vals, v)
+				types = append(types, n.Input(1).Const().DataType())
 			}
+		}
+	}
+	for k, v := range vals {
+		if v.ElemType() == 0 && v.Info == nil {
+			// Calibration declares it as an output, float32 when unknown.
+			name, dt := v.Name, types[k]
+			v.Info = &onnx.ValueInfoProto{Name: &name, Type: &onnx.TypeProto{
+				Value: &onnx.TypeProto_TensorType{TensorType: &onnx.TypeProto_Tensor{ElemType: &dt}}}}
 		}
 	}
 	lo, hi, err := q.calibrate(vals)
@@ -72,6 +84,7 @@ func (q *quantizer) static(targets []*graph.Node) error {
 			lo[k], hi[k] = 0, 0
 		}
 		scales[k], zps[k] = params(lo[k], hi[k], act, false)
+		scales[k] = storableScale(scales[k], q.scaleType(types[k]))
 		q.ctx.Tensor(passesTensor(v.Name, fmt.Sprintf("activation range [%g, %g] (%s) -> uint8 scale %g zero point %d", lo[k], hi[k], q.cfg.method, scales[k], zps[k])))
 	}
 	// Weights and biases first (they need the input scale), then the
@@ -91,20 +104,27 @@ func (q *quantizer) static(targets []*graph.Node) error {
 			return err
 		}
 		if b := n.Input(2); b != nil && q.cfg.typ.signed && q.cfg.symmetric {
-			if err := q.quantizeBias(n, b, scales[index[n.Input(0)]], r); err != nil {
+			if err := q.quantizeBias(n, b, scales[index[n.Input(0)]], r, types[index[n.Input(0)]]); err != nil {
 				return fmt.Errorf("%s: %w", n, err)
 			}
 		}
 		q.done++
 	}
+	if len(q.halfBias) > 0 {
+		q.ctx.Note("%d float16 biases left float (their int32 scale, input scale × weight scale, is below float16's normal range): %s", len(q.halfBias), strings.Join(q.halfBias, ", "))
+	}
+	const why = "QuantizeLinear/DequantizeLinear take float32 below opset 19; Casts convert around each pair"
 	for k, v := range vals {
-		sv := floatInit(g, v.Name+"_scale", nil, []float32{scales[k]})
+		dt := types[k]
+		st := q.scaleType(dt)
 		zv := newInit(g, v.Name+"_zero_point", act.onnx, nil, []byte{byte(zps[k])})
 		uses := append([]graph.Use(nil), v.Uses()...)
-		qn := g.NewNode("QuantizeLinear", v.Name+"/QuantizeLinear", []*graph.Value{v, sv, zv}, []string{v.Name + "_quantized"})
+		sv := floatInitAs(g, v.Name+"_scale", nil, []float32{scales[k]}, st)
+		qn := g.NewNode("QuantizeLinear", v.Name+"/QuantizeLinear", []*graph.Value{q.castTo(g, v, dt, st, why), sv, zv}, []string{v.Name + "_quantized"})
 		dn := g.NewNode("DequantizeLinear", v.Name+"/DequantizeLinear", []*graph.Value{qn.Output(0), sv, zv}, []string{v.Name + "_dequantized"})
+		out := q.castTo(g, dn.Output(0), st, dt, why)
 		for _, u := range uses {
-			u.Node.SetInput(u.Index, dn.Output(0))
+			u.Node.SetInput(u.Index, out)
 		}
 	}
 	return nil
@@ -112,13 +132,16 @@ func (q *quantizer) static(targets []*graph.Node) error {
 
 // quantizeBias stores a constant float bias [C] as int32 with scale
 // input scale × weight scale per channel, behind a DequantizeLinear, the
-// form ONNX Runtime's QDQ fusions want.
-func (q *quantizer) quantizeBias(n *graph.Node, b *graph.Value, inScale float32, w *quantized) error {
+// form ONNX Runtime's QDQ fusions want. dt is the model's float type at n:
+// a bias scale float16 would hold only roughly (below its normal range)
+// leaves the bias float.
+func (q *quantizer) quantizeBias(n *graph.Node, b *graph.Value, inScale float32, w *quantized, dt int32) error {
 	t := b.Const()
-	if t == nil || t.DataType() != int32(onnx.TensorProto_FLOAT) || len(t.Dims()) != 1 {
+	if t == nil || !t.IsFloat() || len(t.Dims()) != 1 {
 		return nil // left float
 	}
-	f, err := t.Float32s()
+	st := q.scaleType(dt)
+	f, err := t.Floats()
 	if err != nil {
 		return err
 	}
@@ -133,6 +156,11 @@ func (q *quantizer) quantizeBias(n *graph.Node, b *graph.Value, inScale float32,
 			ws = w.scale[i]
 		}
 		sc[i] = inScale * ws
+		if st == tFloat16 && math.Abs(float64(sc[i])) < minNormalHalf {
+			q.halfBias = append(q.halfBias, b.Name)
+			return nil
+		}
+		sc[i] = roundTo(sc[i], st)
 		r := math.RoundToEven(float64(x) / float64(sc[i]))
 		if sc[i] == 0 || math.Abs(r) > 1<<30 || math.IsNaN(r) {
 			// A near-empty activation range makes the bias scale tiny:
@@ -144,10 +172,9 @@ func (q *quantizer) quantizeBias(n *graph.Node, b *graph.Value, inScale float32,
 	}
 	g := n.Graph()
 	qv := int32Init(g, b.Name+"_quantized", []int64{int64(len(f))}, codes)
-	sv := floatInit(g, b.Name+"_scale", []int64{int64(len(f))}, sc)
 	zv := int32Init(g, b.Name+"_zero_point", []int64{int64(len(f))}, make([]int32, len(f)))
-	dq := g.NewNode("DequantizeLinear", b.Name+"/DequantizeLinear", []*graph.Value{qv, sv, zv}, []string{b.Name + "_dequantized"}, attrInt("axis", 0))
-	n.SetInput(2, dq.Output(0))
+	dq, _ := q.dequantize(g, b.Name, qv, zv, sc, []int64{int64(len(f))}, st, dt, attrInt("axis", 0))
+	n.SetInput(2, dq)
 	return cleanup(b)
 }
 
@@ -165,10 +192,10 @@ func (q *quantizer) foldBN(n *graph.Node) error {
 	var p [4][]float32
 	for i := range p {
 		v := bn.Input(i + 1)
-		if v == nil || v.Const() == nil || v.Const().DataType() != int32(onnx.TensorProto_FLOAT) {
+		if v == nil || v.Const() == nil || !v.Const().IsFloat() {
 			return nil
 		}
-		f, err := v.Const().Float32s()
+		f, err := v.Const().Floats()
 		if err != nil {
 			return err
 		}
@@ -179,7 +206,7 @@ func (q *quantizer) foldBN(n *graph.Node) error {
 	if len(dims) < 1 || int(dims[0]) != len(p[0]) {
 		return nil
 	}
-	w, err := wt.Float32s()
+	w, err := wt.Floats()
 	if err != nil {
 		return err
 	}
@@ -196,7 +223,7 @@ func (q *quantizer) foldBN(n *graph.Node) error {
 		if bt == nil {
 			return nil
 		}
-		bf, err := bt.Float32s()
+		bf, err := bt.Floats()
 		if err != nil || len(bf) != c {
 			return err
 		}
@@ -213,8 +240,8 @@ func (q *quantizer) foldBN(n *graph.Node) error {
 	}
 	g := n.Graph()
 	oldW, oldB := n.Input(1), n.Input(2)
-	n.SetInput(1, floatInit(g, oldW.Name+"_bn", dims, nw))
-	n.SetInput(2, floatInit(g, n.Name()+"_bias", []int64{int64(c)}, bias))
+	n.SetInput(1, floatInitAs(g, oldW.Name+"_bn", dims, nw, wt.DataType()))
+	n.SetInput(2, floatInitAs(g, n.Name()+"_bias", []int64{int64(c)}, bias, wt.DataType()))
 	bnParams := append([]*graph.Value(nil), bn.Inputs()[1:]...)
 	bn.Output(0).ReplaceAllUsesWith(y)
 	if err := g.RemoveNode(bn); err != nil {

@@ -40,8 +40,8 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if wv.IsInput() {
 		return nil, nil, "weight " + wv.Name + " is also a graph input (a caller may replace it at run time)", nil
 	}
-	if t.DataType() != int32(onnx.TensorProto_FLOAT) {
-		return nil, nil, fmt.Sprintf("weight %s is %s, not float32", wv.Name, onnx.DataTypeName(t.DataType())), nil
+	if !t.IsFloat() {
+		return nil, nil, fmt.Sprintf("weight %s is %s, not a float type", wv.Name, onnx.DataTypeName(t.DataType())), nil
 	}
 	dims := t.Dims()
 	if n.OpType() != "Conv" && len(dims) != 2 {
@@ -56,7 +56,7 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if v := q.cache[key]; v != nil {
 		return v, q.qcache[key], "", nil
 	}
-	w, err := t.Float32s()
+	w, err := t.Floats()
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
@@ -64,19 +64,21 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	if !q.cfg.perChannel {
 		qa = -1
 	}
+	if err := q.needOpset(13, "per-channel DequantizeLinear"); err != nil {
+		return nil, nil, "", err
+	}
+	dt := t.DataType()
+	st := q.scaleType(dt)
 	var r *quantized
 	how := ""
-	if h := q.hess[n]; h != nil && qa >= 0 && len(dims) == 2 {
+	if h := q.hess[n]; h != nil && qa >= 0 && len(dims) == 2 && st == int32(onnx.TensorProto_FLOAT) {
 		r, err = q.gptqChannels(h, w, dims, axes)
 		how = " gptq"
 	} else {
-		r, err = quantizeTensor(w, dims, qa, q.cfg.typ, q.cfg.symmetric)
+		r, err = quantizeTensorAs(w, dims, qa, q.cfg.typ, q.cfg.symmetric, st)
 	}
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("weight %s: %w", wv.Name, err)
-	}
-	if err := q.needOpset(13, "per-channel DequantizeLinear"); err != nil {
-		return nil, nil, "", err
 	}
 	g := wv.Graph()
 	sdims := []int64{int64(len(r.scale))}
@@ -85,17 +87,16 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	}
 	base := wv.Name
 	wq := newInit(g, base+"_quantized", q.cfg.typ.onnx, dims, bytes8(r.q))
-	sv := floatInit(g, base+"_scale", sdims, r.scale)
 	zv := newInit(g, base+"_zero_point", q.cfg.typ.onnx, sdims, bytes8(r.zp))
 	var attrs []*onnx.AttributeProto
 	if qa >= 0 {
 		attrs = append(attrs, attrInt("axis", int64(qa)))
 	}
-	dq := g.NewNode("DequantizeLinear", base+"/DequantizeLinear", []*graph.Value{wq, sv, zv}, []string{base + "_dequantized"}, attrs...)
-	q.cache[key] = dq.Output(0)
+	dq, sv := q.dequantize(g, base, wq, zv, r.scale, sdims, st, dt, attrs...)
+	q.cache[key] = dq
 	q.qcache[key] = r
 	q.report(wv, wq.Tensor.Bytes()+sv.Tensor.Bytes()+zv.Tensor.Bytes(), fmt.Sprintf("%s %s%s -> DequantizeLinear", q.cfg.typ.name, granularity(q.cfg.perChannel), how))
-	return dq.Output(0), r, "", nil
+	return dq, r, "", nil
 }
 
 // weightOnly8 stores n's weight as 8-bit integers behind a

@@ -1,0 +1,34 @@
+// Package oneshot is the layer-by-layer driver of calibrated one-shot
+// sparsification that the prune and nm passes share: Wanda (Sun et al.,
+// 2023) and SparseGPT (Frantar & Alistarh, 2023), whose kernels live in
+// internal/obs.
+//
+// Given the weights to sparsify and the pattern each must reach (a
+// fraction per output row, or N:M along the layout Matrix's columns), Run
+// captures the activations that multiply each weight through ONNX Runtime
+// (passes/calib) and fits the weight to them. Layers are processed in
+// dependency order: a layer's level is the number of selected layers on
+// its longest path from the model's inputs, and the layers of one level
+// are captured together, on the model as the earlier levels left it, so
+// layer l is fitted on the inputs that the already-sparsified layers
+// 1..l-1 produce. One level is one calib.Capture (one ONNX Runtime session
+// over the in-memory model with the layers' inputs exposed as outputs);
+// a level whose statistics would exceed MaxStatsBytes is split.
+//
+// Per layer only statistics are kept, accumulated sample by sample: for
+// Wanda the L2 norm of every input feature (O(features)), for SparseGPT
+// XᵀX (O(features²) float64). A MatMul or Gemm input [.., K] gives rows
+// of K features; a Conv input is unfolded by calib.Im2Col, one matrix per
+// conv group, and its columns reordered to the layout Matrix's order
+// (kernel tap outer, input channel inner) so that N:M groups are M
+// consecutive input channels at one tap, as nm defines them. Memory is
+// therefore bounded by one calibration sample's activations of the
+// level's layers (im2col-unfolded for a Conv) plus the statistics, never
+// the whole calibration set.
+//
+// Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
+// (groups included) in the main graph, float32 activations. Other uses
+// (ConvTranspose, batched MatMul weights, nodes inside subgraphs) are
+// reported as skipped; a weight also read by Gather (a tied embedding) is
+// fitted on the activations of its other uses.
+package oneshot

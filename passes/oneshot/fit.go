@@ -1,0 +1,81 @@
+package oneshot
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/onnxopt/onnxopt/internal/obs"
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// fit sparsifies the layer's weight from its statistics, writes it back
+// in the tensor's own type and frees the statistics.
+func fit(l *layer, cfg Config) (*Result, error) {
+	start := time.Now()
+	t := l.Weight.Tensor
+	vals, err := t.Floats()
+	if err != nil {
+		return nil, err
+	}
+	full, err := l.Matrix.ToRows(vals)
+	if err != nil {
+		return nil, err
+	}
+	g := l.groups()
+	per, cols := l.Matrix.Rows/g, l.Matrix.Cols
+	for i := range g {
+		w := obs.Weight{Rows: per, Cols: cols, Data: full[i*per*cols : (i+1)*per*cols]}
+		var out obs.Weight
+		if cfg.Method == SparseGPT {
+			out, err = obs.SparseGPT(l.hess[i], w, l.Pattern, cfg.Sweep)
+		} else {
+			out, err = obs.WandaNorms(l.norms[i].Norms(), w, l.Pattern)
+		}
+		if err != nil {
+			if g > 1 {
+				err = fmt.Errorf("conv group %d: %w", i, err)
+			}
+			return nil, err
+		}
+		copy(w.Data, out.Data)
+	}
+	l.hess, l.norms = nil, nil
+	next := make([]float32, len(vals))
+	if err := l.Matrix.FromRows(next, full); err != nil {
+		return nil, err
+	}
+	r := &Result{Layer: l.Layer, Level: l.level, Total: int64(len(vals))}
+	for i, v := range vals {
+		switch {
+		case v == 0:
+			r.Zeros++
+		case next[i] == 0:
+			r.Zeroed++
+		case next[i] != v:
+			r.Updated++
+		}
+	}
+	if r.Zeroed > 0 || r.Updated > 0 {
+		if err := t.SetFloats(next); err != nil {
+			return nil, err
+		}
+	}
+	r.Fit = time.Since(start)
+	return r, nil
+}
+
+// report records a layer's result in the pass report.
+func report(ctx *passes.Context, method string, r *Result) {
+	tr := passes.TensorReport{Name: r.Weight.Value.Name, Shape: r.Weight.Tensor.Dims()}
+	if r.Total > 0 {
+		tr.SparsityBefore = float64(r.Zeros) / float64(r.Total)
+		tr.SparsityAfter = float64(r.Zeros+r.Zeroed) / float64(r.Total)
+	}
+	tr.Detail = fmt.Sprintf("%s %s, level %d: zeroed %d of %d, updated %d; fit %s, capture %s",
+		method, r.Pattern, r.Level, r.Zeroed, r.Total, r.Updated, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))
+	ctx.Tensor(tr)
+	if r.Zeroed > 0 || r.Updated > 0 {
+		ctx.Report.TensorsTouched++
+		ctx.Report.WeightsZeroed += r.Zeroed
+	}
+}

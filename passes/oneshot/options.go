@@ -1,0 +1,73 @@
+package oneshot
+
+import (
+	"fmt"
+
+	"github.com/onnxopt/onnxopt/internal/obs"
+	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/calib"
+)
+
+// Methods, the values of the method= option.
+const (
+	Magnitude = "magnitude" // no calibration: the pass's own magnitude path
+	Wanda     = "wanda"     // |W|·‖X‖ per output row
+	SparseGPT = "sparsegpt" // optimal brain surgeon sweep with the inverse Hessian
+)
+
+// Config says how Run fits the layers.
+type Config struct {
+	Method string // Wanda or SparseGPT
+	Calib  calib.Config
+	Sweep  obs.SweepOptions // SparseGPT's dampening and block size
+}
+
+// Options returns method=, damp=, blocksize= and the calibration options,
+// for a pass to append to its own.
+func Options() []passes.Option {
+	o := []passes.Option{
+		{Name: "method", Kind: passes.Enum, Values: []string{Magnitude, Wanda, SparseGPT}, Default: Magnitude,
+			Doc: "magnitude (no data), wanda (|W|·‖X‖ from calibration activations) or sparsegpt (OBS update with the inverse Hessian; best quality, slowest)"},
+		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=sparsegpt: fraction of the mean Hessian diagonal added to it (raise it if a Hessian is not positive definite)"},
+		{Name: "blocksize", Kind: passes.Int, Default: "128", Doc: "method=sparsegpt: columns per lazy batch update"},
+	}
+	return append(o, calib.Options()...)
+}
+
+// Calibrated reports whether the options ask for a calibrated method,
+// the passes' NeedsRuntime.
+func Calibrated(a passes.Args) bool {
+	m := a.String("method")
+	return m == Wanda || m == SparseGPT
+}
+
+// Configure reads the options Options declares. For method=magnitude it
+// returns a Config with that Method and checks nothing else.
+func Configure(a passes.Args) (Config, error) {
+	c := Config{Method: a.String("method")}
+	switch c.Method {
+	case "":
+		c.Method = Magnitude
+		return c, nil
+	case Magnitude:
+		return c, nil
+	case Wanda, SparseGPT:
+	default:
+		return c, fmt.Errorf("method=%s: want magnitude, wanda or sparsegpt", c.Method)
+	}
+	d := a.Float("damp")
+	if !(d > 0 && d < 1e6) {
+		return c, fmt.Errorf("damp=%s: want a number > 0", a.String("damp"))
+	}
+	bs := a.Int("blocksize")
+	if bs < 1 || bs > 1<<16 {
+		return c, fmt.Errorf("blocksize=%d: want 1 <= blocksize <= 65536", bs)
+	}
+	c.Sweep = obs.SweepOptions{Damp: d, BlockSize: int(bs)}
+	cc, err := calib.Configure(a)
+	if err != nil {
+		return c, err
+	}
+	c.Calib = cc
+	return c, nil
+}

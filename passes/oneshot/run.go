@@ -1,0 +1,224 @@
+package oneshot
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/obs"
+	"github.com/onnxopt/onnxopt/ort"
+	"github.com/onnxopt/onnxopt/passes"
+	"github.com/onnxopt/onnxopt/passes/calib"
+)
+
+// MaxStatsBytes bounds the statistics of the layers captured together: a
+// level whose layers would need more is split into several captures.
+var MaxStatsBytes int64 = 1 << 30
+
+// Result is what Run did to one layer.
+type Result struct {
+	Layer
+	Level   int   // the layer's level (0: fed by the model's inputs only)
+	Total   int64 // elements of the weight
+	Zeros   int64 // zeros before
+	Zeroed  int64 // nonzero weights set to zero
+	Updated int64 // kept weights whose value changed (SparseGPT's update)
+	Fit     time.Duration
+	Capture time.Duration // of the capture the layer was part of
+}
+
+// Run sparsifies the layers with cfg.Method, level by level (see the
+// package doc), and reports each layer it changed through ctx (a
+// TensorReport, the touched and zeroed counts) and each it cannot
+// calibrate as skipped. It returns the results in the order of layers.
+func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Result, error) {
+	if cfg.Method != Wanda && cfg.Method != SparseGPT {
+		return nil, fmt.Errorf("oneshot: method %q is not a calibrated method", cfg.Method)
+	}
+	if m.Store != nil && m.Store.Streaming() {
+		return nil, fmt.Errorf("method=%s runs the model through ONNX Runtime and cannot stream it: use method=magnitude on a model larger than memory, or a larger --max-memory", cfg.Method)
+	}
+	cfg.Calib.Threads = ctx.Threads
+	var ls []*layer
+	for _, L := range layers {
+		l, err := prepare(m, L)
+		if err != nil {
+			ctx.Skip(L.Weight.Value.Name, "%s: %v", cfg.Method, err)
+			continue
+		}
+		if L.Matrix.Rows%l.groups() != 0 {
+			ctx.Skip(L.Weight.Value.Name, "%s: %d rows do not split into %d groups", cfg.Method, L.Matrix.Rows, l.groups())
+			continue
+		}
+		ls = append(ls, l)
+	}
+	if len(ls) == 0 {
+		return nil, nil
+	}
+	if err := cfg.Calib.Check(ort.InputSpecs(m.ToProto())); err != nil {
+		return nil, err
+	}
+	if err := assignLevels(m, ls); err != nil {
+		return nil, err
+	}
+	byLevel := slices.Clone(ls)
+	slices.SortStableFunc(byLevel, func(a, b *layer) int { return a.level - b.level })
+	results := map[*layer]*Result{}
+	var captures int
+	var captureTime, fitTime time.Duration
+	for len(byLevel) > 0 {
+		batch := nextBatch(byLevel, cfg.Method)
+		byLevel = byLevel[len(batch):]
+		start := time.Now()
+		if err := capture(m, batch, cfg); err != nil {
+			return nil, err
+		}
+		took := time.Since(start)
+		captures++
+		captureTime += took
+		for _, l := range batch {
+			r, err := fit(l, cfg)
+			if err != nil {
+				return nil, fmt.Errorf("%s of weight %q: %w", cfg.Method, l.Weight.Value.Name, err)
+			}
+			r.Capture = took
+			results[l] = r
+			fitTime += r.Fit
+			ctx.Tick(int64(len(results)), int64(len(ls)))
+		}
+	}
+	out := make([]Result, 0, len(ls))
+	perLayer := map[string]float64{}
+	for _, l := range ls {
+		r := results[l]
+		out = append(out, *r)
+		report(ctx, cfg.Method, r)
+		perLayer[l.Weight.Value.Name] = r.Fit.Seconds()
+	}
+	levels := 0
+	for _, l := range ls {
+		levels = max(levels, l.level+1)
+	}
+	ctx.Set("method", cfg.Method)
+	ctx.Set("levels", levels)
+	ctx.Set("captures", captures)
+	ctx.Set("capture_seconds", captureTime.Seconds())
+	ctx.Set("fit_seconds", fitTime.Seconds())
+	ctx.Set("fit_seconds_per_layer", perLayer)
+	return out, nil
+}
+
+// nextBatch returns the first layers of ls (sorted by level) that one
+// capture takes: those of the first level, up to MaxStatsBytes of
+// statistics (at least one layer).
+func nextBatch(ls []*layer, method string) []*layer {
+	var bytes int64
+	for i, l := range ls {
+		cols := int64(l.Matrix.Cols)
+		b := int64(l.groups()) * cols * 8
+		if method == SparseGPT {
+			b *= cols
+		}
+		if i > 0 && (l.level != ls[0].level || bytes+b > MaxStatsBytes) {
+			return ls[:i]
+		}
+		bytes += b
+	}
+	return ls
+}
+
+// capture runs the calibration samples through m and accumulates the
+// statistics of every layer of the batch.
+func capture(m *graph.Model, batch []*layer, cfg Config) error {
+	type sink struct {
+		l *layer
+		u use
+	}
+	sinks := map[string][]sink{}
+	var targets []string
+	for _, l := range batch {
+		g := l.groups()
+		l.hess, l.norms = make([]*obs.Hessian, g), make([]*calib.L2, g)
+		for i := range g {
+			if cfg.Method == SparseGPT {
+				l.hess[i] = obs.NewHessian(l.Matrix.Cols)
+			} else {
+				l.norms[i] = &calib.L2{}
+			}
+		}
+		for _, u := range l.uses {
+			if sinks[u.data] == nil {
+				targets = append(targets, u.data)
+			}
+			sinks[u.data] = append(sinks[u.data], sink{l, u})
+		}
+	}
+	c, err := calib.Open(m, cfg.Calib, targets)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Each(func(sample int, target string, x *ort.Tensor) error {
+		for _, s := range sinks[target] {
+			if err := s.l.add(s.u, x); err != nil {
+				return fmt.Errorf("calibration sample %d, input %q of %s: %w", sample, target, s.u.node, err)
+			}
+		}
+		return nil
+	})
+}
+
+// add accumulates one sample's activation x of use u.
+func (l *layer) add(u use, x *ort.Tensor) error {
+	var mats []calib.Matrix
+	if u.conv == nil {
+		r, err := calib.Rows(x)
+		if err != nil {
+			return err
+		}
+		mats = []calib.Matrix{r}
+	} else {
+		var err error
+		if mats, err = calib.Im2Col(x, *u.conv); err != nil {
+			return err
+		}
+		if l.perm != nil {
+			for i, a := range mats {
+				mats[i] = permute(a, l.perm)
+			}
+		}
+	}
+	if len(mats) != l.groups() {
+		return fmt.Errorf("%d conv groups, the weight has %d", len(mats), l.groups())
+	}
+	for g, a := range mats {
+		if a.Cols != l.Matrix.Cols {
+			return fmt.Errorf("activation has %d features, the weight %d", a.Cols, l.Matrix.Cols)
+		}
+		var err error
+		if l.hess[g] != nil {
+			err = l.hess[g].Add(a.Data)
+		} else {
+			err = l.norms[g].Add(a)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// permute returns a with column k taken from column perm[k], in place of
+// a (the im2col matrix is the caller's own).
+func permute(a calib.Matrix, perm []int) calib.Matrix {
+	tmp := make([]float32, a.Cols)
+	for r := range a.Rows {
+		row := a.Row(r)
+		for k, j := range perm {
+			tmp[k] = row[j]
+		}
+		copy(row, tmp)
+	}
+	return a
+}
