@@ -32,6 +32,9 @@ var Pass = &passes.Pass{
 		return nil
 	},
 	Run: run,
+	// Each constant is read, converted and released (in streaming mode its
+	// new bytes go to the output's side file at once).
+	Streams: true,
 }
 
 func init() { passes.Register(Pass) }
@@ -174,8 +177,12 @@ func (c *converter) decide(n *graph.Node) {
 		// Clamping a Clip bound changes nothing in float16; clamping any
 		// other weight would (a BatchNormalization variance of 1e7).
 		for _, v := range n.Inputs() {
-			if t := v.Const(); t != nil && c.source(t.DataType()) && beyondFloat16(t) {
-				reason = "a weight exceeds the float16 range (±65504)"
+			if t := v.Const(); t != nil && c.source(t.DataType()) {
+				if beyondFloat16(t) {
+					reason = "a weight exceeds the float16 range (±65504)"
+				}
+				// Read only: releasing unchanged bytes cannot fail.
+				_ = t.Release()
 			}
 		}
 	}
@@ -261,6 +268,9 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			// float32 islands do.
 			n, err := t.Elements()
 			ok = err == nil && n >= minWeightOnly && !(c.to == tFloat16 && beyondFloat16(t))
+			if err := t.Release(); err != nil {
+				return err
+			}
 		} else {
 			for _, u := range v.Uses() {
 				if c.want(u.Node, u.Index) != c.to {
@@ -279,8 +289,16 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 	}
 	// The conversions are independent: large models spend the pass's time
 	// here, so they run on every core.
+	// Streaming, the tensors in flight (read and converted) stay within
+	// the store's budget, and each leaves memory once converted.
 	errs := make([]error, len(todo))
-	passes.Parallel(len(todo), c.threads, func(i int) { errs[i] = c.convertTensor(todo[i]) })
+	size := func(i int) int64 { return 2 * todo[i].Bytes() }
+	passes.ParallelWithin(len(todo), c.threads, passes.StreamBudget(c.m), size, func(i int) {
+		errs[i] = c.convertTensor(todo[i])
+		if err := todo[i].Release(); errs[i] == nil {
+			errs[i] = err
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -1,14 +1,12 @@
 package quantize_test
 
 import (
-	"bytes"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
@@ -34,51 +32,6 @@ func TestQuantizeStreamsInWeightOnlyModes(t *testing.T) {
 	}
 }
 
-// quantizeFiles runs the pipeline on the model at in, streamed or not, and
-// returns the written files and the peak of weight bytes held.
-func quantizeFiles(t *testing.T, in, pipeline string, stream bool) (map[string][]byte, string, int64) {
-	t.Helper()
-	opts := onnx.WriteOptions{ExternalThreshold: 1024}
-	m, err := graph.ReadFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	out := filepath.Join(t.TempDir(), "q.onnx")
-	if stream {
-		if err := m.Stream(out, opts); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, err := passes.Parse(pipeline)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := passes.Run(p, m, passes.RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	_, peak := m.Store.Held()
-	if err := m.WriteFile(out, opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Close(); err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	entries, err := os.ReadDir(filepath.Dir(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(out), e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = b
-	}
-	return files, out, peak
-}
-
 // TestQuantizeInt4Streams: a tied Llama with external weights quantized to
 // int4 (gather=true) streamed writes the bytes of the in-memory run,
 // holding about one weight at a time, and runs in ONNX Runtime.
@@ -88,26 +41,13 @@ func TestQuantizeInt4Streams(t *testing.T) {
 	if err := onnx.WriteFile(in, modelgen.Llama(o), onnx.WriteOptions{ExternalThreshold: 1024, ExternalLocation: "weights.bin"}); err != nil {
 		t.Fatal(err)
 	}
-	var largest, total int64
-	onnx.WalkTensors(mustRead(t, in), func(tp *onnx.TensorProto, _ onnx.TensorSite) {
-		if tp.IsExternal() {
-			n, _ := tp.Elements()
-			b := onnx.StorageBytes(tp.GetDataType(), n)
-			largest, total = max(largest, b), total+b
-		}
-	})
+	total, largest := passtest.ExternalBytes(t, in)
 	const pipeline = "quantize(type=int4,block=32,gather=true)"
-	want, _, _ := quantizeFiles(t, in, pipeline, false)
-	got, out, peak := quantizeFiles(t, in, pipeline, true)
-	if len(got) != len(want) {
-		t.Fatalf("streamed run wrote %d files, in-memory %d", len(got), len(want))
-	}
-	for name, b := range want {
-		if !bytes.Equal(got[name], b) {
-			t.Errorf("%s differs between the in-memory and the streamed run", name)
-		}
-	}
-	side := int64(len(got["q.onnx.data"]))
+	opts := onnx.WriteOptions{ExternalThreshold: 1024}
+	want, _, _ := passtest.RunFile(t, in, pipeline, false, opts)
+	got, out, peak := passtest.RunFile(t, in, pipeline, true, opts)
+	passtest.SameFiles(t, want, got)
+	side := int64(len(got["out.onnx.data"]))
 	if side == 0 || side > total/4 {
 		t.Errorf("side file %d bytes for %d bytes of float weights: want the packed 4-bit form", side, total)
 	}
@@ -140,13 +80,4 @@ func TestQuantizeInt4Streams(t *testing.T) {
 			t.Fatalf("logit %d is %v", i/4, f)
 		}
 	}
-}
-
-func mustRead(t *testing.T, path string) *onnx.ModelProto {
-	t.Helper()
-	p, err := onnx.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
