@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -61,6 +62,7 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 			return nil, false, withCode(exitFailure, err)
 		}
 		m.Store.SetHoldBudget(streamBudget(limit, st.Size()))
+		limitHeap(limit)
 		return m, true, nil
 	}
 	return m, false, nil
@@ -87,6 +89,18 @@ func streamBudget(limit, modelFile int64) int64 {
 		return maxInFlight
 	}
 	return max(min((limit-modelFile)/4, maxInFlight), 1)
+}
+
+// limitHeap makes the garbage collector keep the heap within most of
+// --max-memory while a model is streamed: a pass's scratch copies of a
+// large weight (transposes, codes) are garbage soon after, and by default
+// the collector lets the heap grow to twice what is live before it runs.
+// GOMEMLIMIT, when set, wins.
+func limitHeap(limit int64) {
+	if limit <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(limit / 10 * 8)
 }
 
 // unstreamable lists, once each, the passes of p that hold the model.
