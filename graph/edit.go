@@ -54,11 +54,13 @@ func (g *Graph) NewNode(op, name string, inputs []*Value, outputs []string, attr
 func (n *Node) SetDomain(d string) { n.Proto.Domain = &d }
 
 // NewInitializer adds a dense constant to g named after name (made
-// unique) and returns its value. t's name is set to the value's.
+// unique) and returns its value. t's name is set to the value's. The
+// tensor is bound to the model (Model.NewTensor): in streaming mode,
+// Release moves a large one's bytes to the output's side file at once.
 func (g *Graph) NewInitializer(name string, t *onnx.TensorProto) *Value {
 	v := &Value{Name: g.Model.UniqueName(name), graph: g}
 	t.Name = &v.Name
-	v.Tensor = &Tensor{Proto: t}
+	v.Tensor = g.Model.NewTensor(t)
 	g.scope[v.Name] = v
 	g.Initializers = append(g.Initializers, v)
 	return v

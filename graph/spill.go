@@ -98,8 +98,13 @@ func (t *Tensor) rangedRaw(mutable bool) ([]byte, error) {
 // for now. In streaming mode (Model.Stream) they leave memory: changed
 // bytes of an external tensor are written to the output's temporary side
 // file, and bytes read on demand are dropped (read again if asked for).
-// Otherwise it drops only bytes read on demand and unchanged. Slices the
-// pass got from the tensor must not be used after Release.
+// A tensor held in the model (one a pass made with NewInitializer or
+// Model.NewTensor, or an inline one it changed) that the write will move
+// to the side file (an initializer of at least the write's
+// ExternalThreshold) goes there at once too and becomes external (see
+// onnx.ExternalStore.SpillNew); smaller ones stay in memory. Otherwise
+// Release drops only bytes read on demand and unchanged. Slices the pass
+// got from the tensor must not be used after Release.
 func (t *Tensor) Release() error {
 	if t.store == nil {
 		return nil
@@ -107,8 +112,15 @@ func (t *Tensor) Release() error {
 	r := &t.ranged
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := t.store.SpillRaw(t.Proto); err != nil {
+	site := onnx.SiteInitializer
+	if t.inAttr {
+		site = onnx.SiteAttribute
+	}
+	if _, err := t.store.SpillNew(t.Proto, site); err != nil {
 		return err
+	}
+	if !t.Proto.IsExternal() {
+		return nil // stays in the model (and counted as held, if it was)
 	}
 	if t.Proto.RawData == nil {
 		// Nothing of the tensor is in memory any more.
@@ -121,6 +133,51 @@ func (t *Tensor) Release() error {
 		t.store.Release(n)
 		r.held -= n
 		r.loaded = nil
+	}
+	return nil
+}
+
+// holdRaw counts bytes installed as the tensor's raw_data as held while
+// the model is streamed, until Release spills them.
+func (t *Tensor) holdRaw(n int) {
+	if t.store == nil || !t.store.Streaming() {
+		return
+	}
+	r := &t.ranged
+	r.mu.Lock()
+	r.held += int64(n)
+	r.mu.Unlock()
+	t.store.Hold(int64(n))
+}
+
+// NewTensor wraps a tensor proto a pass built for m: like graph.NewTensor,
+// but bound to the model's external data, so that in streaming mode
+// Release moves its bytes to the output's side file (see Release). Use it
+// for tensors that replace a value's Tensor; Graph.NewInitializer binds
+// its tensors already.
+func (m *Model) NewTensor(p *onnx.TensorProto) *Tensor {
+	t := &Tensor{Proto: p, store: m.Store}
+	if p.RawData != nil {
+		t.holdRaw(len(p.RawData))
+	}
+	return t
+}
+
+// ReleaseSparse is Release for a sparse initializer's values and indices:
+// in streaming mode those the write will move to the side file (at least
+// its ExternalThreshold bytes each) go there at once.
+func (m *Model) ReleaseSparse(v *Value) error {
+	s := v.Sparse
+	if s == nil || m.Store == nil {
+		return nil
+	}
+	for _, t := range []*onnx.TensorProto{s.GetValues(), s.GetIndices()} {
+		if t == nil {
+			continue
+		}
+		if _, err := m.Store.SpillNew(t, onnx.SiteSparseInitializer); err != nil {
+			return fmt.Errorf("sparse initializer %q: %w", v.Name, err)
+		}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ type Tensor struct {
 	// (after Clone): the first write copies them.
 	shared bool
 	ranged rangedBytes // bytes read on demand (see spill.go)
+	inAttr bool        // a node attribute's tensor (Constant): never moved to a side file
 }
 
 // NewTensor wraps a tensor proto built in memory.
@@ -228,6 +229,7 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 		return fmt.Errorf("tensor %q: %d values for shape %v", t.Name(), len(v), t.Dims())
 	}
 	onnx.SetFloat32s(t.Proto, v)
+	t.holdRaw(4 * len(v))
 	t.markOwned()
 	return nil
 }
@@ -236,6 +238,7 @@ func (t *Tensor) SetFloat32s(v []float32) error {
 // type, set Proto.Dims and Proto.DataType first).
 func (t *Tensor) SetRaw(b []byte) {
 	onnx.SetRaw(t.Proto, b)
+	t.holdRaw(len(b))
 	t.markOwned()
 }
 

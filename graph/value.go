@@ -107,7 +107,7 @@ func (v *Value) Const() *Tensor {
 				attrs[i] = c
 				n.Proto.Attribute = attrs
 				m := v.graph.Model
-				n.constTensor = &Tensor{Proto: c.T, store: m.store(), model: m}
+				n.constTensor = &Tensor{Proto: c.T, store: m.store(), model: m, inAttr: true}
 			}
 			return n.constTensor
 		}

@@ -39,6 +39,10 @@ func (s *ExternalStore) Held() (now, peak int64) { return s.held.Load(), s.peak.
 // no longer held.
 func (s *ExternalStore) Release(n int64) { s.held.Add(-n) }
 
+// Hold records that n more bytes of weights are in memory for a streaming
+// pass (new tensors it made), until Released.
+func (s *ExternalStore) Hold(n int64) { s.hold(n) }
+
 func (s *ExternalStore) hold(n int64) {
 	now := s.held.Add(n)
 	for {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 )
 
@@ -20,6 +21,7 @@ type Spill struct {
 	mu      sync.Mutex
 	dir     string
 	base    string                  // the output model's file name
+	opts    WriteOptions            // the write's options (ExternalLocation set)
 	slots   map[*TensorProto]placed // predicted places of external tensors
 	files   map[string]*spillFile   // side files being filled, by target path
 	scratch *spillFile
@@ -55,7 +57,10 @@ func (s *ExternalStore) StartSpill(path string, m *ModelProto, opts WriteOptions
 	if err != nil {
 		return err
 	}
-	sp := &Spill{dir: filepath.Dir(path), base: filepath.Base(path), slots: map[*TensorProto]placed{}, files: map[string]*spillFile{}, at: map[*TensorProto]spilled{}}
+	if opts.ExternalLocation == "" {
+		opts.ExternalLocation = filepath.Base(path) + ".data"
+	}
+	sp := &Spill{dir: filepath.Dir(path), base: filepath.Base(path), opts: opts, slots: map[*TensorProto]placed{}, files: map[string]*spillFile{}, at: map[*TensorProto]spilled{}}
 	for _, pl := range plan.place {
 		sp.slots[pl.t] = pl
 	}
@@ -121,6 +126,58 @@ func (s *ExternalStore) SpillRaw(t *TensorProto) error {
 	return nil
 }
 
+// SpillNew moves the bytes of t, a tensor stored in the model rather than
+// in an external file (one a pass made, or an inline one it changed), to
+// the spill at once when the write will put it in the side file anyway: an
+// initializer (site) of at least the write's ExternalThreshold bytes. t
+// then becomes an external tensor of the side file ExternalLocation whose
+// bytes are in the spill; the writer appends it there, as it appends such
+// a tensor held in memory, so the output is the same. It reports whether
+// t was moved. An external t is handed to SpillRaw. Without StartSpill it
+// does nothing.
+func (s *ExternalStore) SpillNew(t *TensorProto, site TensorSite) (bool, error) {
+	sp := s.currentSpill()
+	if sp == nil {
+		return false, nil
+	}
+	if t.IsExternal() {
+		had := t.RawData != nil
+		err := s.SpillRaw(t)
+		return had && err == nil, err
+	}
+	if !sp.movesOut(t, site) {
+		return false, nil
+	}
+	if err := t.CheckData(); err != nil {
+		return false, err
+	}
+	data, err := RawBytes(t, nil)
+	if err != nil {
+		return false, err
+	}
+	if err := sp.write(t, data, false); err != nil {
+		return false, err
+	}
+	n := strconv.Itoa(len(data))
+	t.RawData, t.FloatData, t.Int32Data, t.Int64Data, t.DoubleData, t.Uint64Data = nil, nil, nil, nil, nil, nil
+	t.DataLocation = TensorProto_EXTERNAL.Enum()
+	t.ExternalData = []*StringStringEntryProto{entry("location", sp.opts.ExternalLocation), entry("offset", "0"), entry("length", n)}
+	return true, nil
+}
+
+// movesOut reports whether the write moves t, held in the model, out to
+// the side file (the rule layoutExternal applies).
+func (sp *Spill) movesOut(t *TensorProto, site TensorSite) bool {
+	th := sp.opts.ExternalThreshold
+	if th <= 0 || site == SiteAttribute || t.GetDataType() == int32(TensorProto_STRING) {
+		return false
+	}
+	n, err := t.Elements()
+	return err == nil && StorageBytes(t.GetDataType(), n) >= th
+}
+
+func entry(k, v string) *StringStringEntryProto { return &StringStringEntryProto{Key: &k, Value: &v} }
+
 // write puts the bytes of t in its slot of the output's side file when it
 // keeps its slot and its size, else at the end of the scratch file.
 func (sp *Spill) write(t *TensorProto, data []byte, keep bool) error {
@@ -132,7 +189,11 @@ func (sp *Spill) write(t *TensorProto, data []byte, keep bool) error {
 		off  int64
 		err  error
 	)
-	if slot, ok := sp.slots[t]; keep && ok && slot.n == n {
+	slot, ok := sp.slots[t]
+	// Only a tensor the write had placed keeps a slot; one made external
+	// since (SpillNew) is appended even if later changed in place.
+	keep = keep && ok
+	if keep && slot.n == n {
 		file, err = sp.sideFile(slot.loc)
 		off = slot.offset
 	} else {

@@ -280,7 +280,7 @@ func layoutExternal(path string, m *ModelProto, opts WriteOptions) (*externalPla
 				loc, off = opts.ExternalLocation, -1
 			}
 			todo = append(todo, pending{t, loc, off, src})
-		case opts.ExternalThreshold > 0 && site == SiteInitializer && t.GetDataType() != int32(TensorProto_STRING):
+		case opts.ExternalThreshold > 0 && site != SiteAttribute && t.GetDataType() != int32(TensorProto_STRING):
 			n, err := t.Elements()
 			if err != nil {
 				firstErr = err
@@ -318,6 +318,31 @@ func layoutExternal(path string, m *ModelProto, opts WriteOptions) (*externalPla
 		}
 		return oi < oj
 	})
+	plan.placeAll(todo, nil)
+	// A side file whose kept offsets would leave more than a quarter of it
+	// empty (most tensors removed or resized, as quantizing does) is
+	// packed instead: the output holds its tensors, not the input's holes.
+	packed := map[string]bool{}
+	for loc, f := range plan.files {
+		var used int64
+		for _, c := range f.chunks {
+			used += c.src.size()
+		}
+		if f.size-used > f.size/4 {
+			packed[loc] = true
+		}
+	}
+	if len(packed) > 0 {
+		plan.files, plan.order, plan.place = map[string]*sideFile{}, nil, nil
+		plan.placeAll(todo, packed)
+	}
+	return plan, nil
+}
+
+// placeAll gives each pending tensor its place: its wanted offset when it
+// is past what is already placed in its file (unless the file is packed),
+// else the next aligned offset.
+func (plan *externalPlan) placeAll(todo []pending, packed map[string]bool) {
 	for _, p := range todo {
 		f := plan.files[p.loc]
 		if f == nil {
@@ -327,14 +352,13 @@ func layoutExternal(path string, m *ModelProto, opts WriteOptions) (*externalPla
 		}
 		n := p.src.size()
 		off := p.offset
-		if off < f.size {
+		if off < f.size || packed[p.loc] {
 			off = align(f.size, n)
 		}
 		f.chunks = append(f.chunks, chunk{p.t, off, p.src})
 		f.size = off + n
 		plan.place = append(plan.place, placed{p.t, p.loc, off, n})
 	}
-	return plan, nil
 }
 
 // rewriteExternal returns external_data entries pointing at loc/off/length,

@@ -2,6 +2,7 @@ package passes
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 )
@@ -11,6 +12,9 @@ type Context struct {
 	Report *PassReport
 	// Progress, when set, is told how far the pass is (done of total).
 	Progress func(done, total int64)
+	// ProgressBytes, when set, is told how far the pass is in bytes of
+	// weights (TickBytes); without it TickBytes goes to Progress.
+	ProgressBytes func(done, total int64)
 	// Threads bounds the pass's parallel work (0: all cores).
 	Threads int
 	// reference is the model as it entered the pipeline, kept by Run for
@@ -49,4 +53,36 @@ func (c *Context) Tick(done, total int64) {
 	if c.Progress != nil {
 		c.Progress(done, total)
 	}
+}
+
+// TickBytes advances the progress display in bytes of weights done out of
+// total, for passes that go over weights (what a long streamed run shows).
+func (c *Context) TickBytes(done, total int64) {
+	switch {
+	case c.ProgressBytes != nil:
+		c.ProgressBytes(done, total)
+	case c.Progress != nil:
+		c.Progress(done, total)
+	}
+}
+
+// WeightProgress counts the bytes of weights a pass is done with, from any
+// goroutine, and shows them with Context.TickBytes.
+type WeightProgress struct {
+	mu          sync.Mutex
+	ctx         *Context
+	done, total int64
+}
+
+// NewWeightProgress starts counting towards total bytes.
+func NewWeightProgress(ctx *Context, total int64) *WeightProgress {
+	return &WeightProgress{ctx: ctx, total: total}
+}
+
+// Add records n more bytes done.
+func (p *WeightProgress) Add(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	p.ctx.TickBytes(p.done, p.total)
 }

@@ -41,6 +41,10 @@ type Pass struct {
 	// the model's weights (it Releases each tensor after use, or reads
 	// none), so it can run on a model larger than memory.
 	Streams bool
+	// StreamsWith, when set, decides Streams for the options given (a
+	// pass that streams in some modes only, e.g. quantize's weight-only
+	// path but not its calibrated ones); Streams is then ignored.
+	StreamsWith func(opts Args) bool
 }
 
 // OptionKind is the type of an option's value.

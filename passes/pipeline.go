@@ -39,6 +39,15 @@ func (s Step) parsedArgs() (Args, error) {
 	return a, nil
 }
 
+// Streams reports whether the step can run on a streamed model (see
+// Pass.Streams and Pass.StreamsWith).
+func (s Step) Streams() bool {
+	if s.Pass.StreamsWith != nil {
+		return s.Pass.StreamsWith(s.Args())
+	}
+	return s.Pass.Streams
+}
+
 // NeedsRuntime reports whether the step calls ONNX Runtime when it runs.
 func (s Step) NeedsRuntime() bool {
 	return s.Pass.NeedsRuntime != nil && s.Pass.NeedsRuntime(s.Args())

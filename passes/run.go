@@ -14,7 +14,10 @@ type RunOptions struct {
 	// Progress is called with the pass about to run and, through its
 	// Context, with progress inside it; nil for none.
 	Progress func(pass string, done, total int64)
-	Threads  int
+	// ProgressBytes, when set, gets the progress of passes that count it
+	// in bytes of weights (Context.TickBytes) instead of Progress.
+	ProgressBytes func(pass string, done, total int64)
+	Threads       int
 	// AfterPass, when set, is called after step i of the pipeline ran and
 	// its IR passed the check (for dumps such as --print-ir-after); an
 	// error stops the run.
@@ -67,6 +70,10 @@ func Run(p Pipeline, m *graph.Model, opts RunOptions) (*Report, error) {
 			name := step.Pass.Name
 			ctx.Progress = func(done, total int64) { opts.Progress(name, done, total) }
 			opts.Progress(name, 0, 0)
+		}
+		if opts.ProgressBytes != nil {
+			name := step.Pass.Name
+			ctx.ProgressBytes = func(done, total int64) { opts.ProgressBytes(name, done, total) }
 		}
 		pr.BytesBefore = ConstantBytes(m)
 		before := nodeSet(m.Graph)

@@ -47,9 +47,10 @@ error ends with an 'onnxopt run' command line that reproduces it: the
 input model and the pipeline up to and including the failing pass.
 
 A model whose external data does not fit --max-memory is streamed when
-every pass can stream (prune, nm, dce): each weight is read, changed and
-written to OUT's side file in turn, so memory holds a few weights; --stream
-forces this. Other passes are refused on such a model.`,
+every pass can stream (prune, nm, dce, sparse-storage, and quantize but for
+mode=static and method=gptq): each weight is read, changed (or replaced by
+new tensors) and written to OUT's side file in turn, so memory holds a few
+weights; --stream forces this. Other passes are refused on such a model.`,
 		Example: `  onnxopt run model.onnx -o out.onnx
   onnxopt run -p 'prune(sparsity=0.5)' model.onnx -o pruned.onnx --report report.json
   onnxopt run -f pipeline.yaml model.onnx -o out.onnx
@@ -101,7 +102,7 @@ forces this. Other passes are refused on such a model.`,
 				return err
 			}
 			wopts := onnx.WriteOptions{ExternalThreshold: threshold}
-			m, streamed, err := loadForRun(in, out, memLimit, stream, p, wopts)
+			m, streamed, err := loadForRun(in, out, memLimit, stream, p, &wopts, cmd.Flags().Changed("external-threshold"))
 			if err != nil {
 				return err
 			}
@@ -110,7 +111,7 @@ forces this. Other passes are refused on such a model.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), streamNote(in, memLimit, stream))
 			}
 			prog := newProgress(quiet)
-			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, Threads: threads, AfterPass: afterPass})
+			rep, err := passes.Run(p, m, passes.RunOptions{Progress: prog.update, ProgressBytes: prog.updateBytes, Threads: threads, AfterPass: afterPass})
 			prog.done()
 			if err != nil {
 				return withCode(exitFailure, withReproducer(err, in, out, p))
@@ -139,7 +140,7 @@ forces this. Other passes are refused on such a model.`,
 	f.StringVarP(&pipeline, "pipeline", "p", "", "pipeline text, e.g. 'prune(sparsity=0.5),dce'")
 	f.StringVarP(&file, "file", "f", "", "pipeline file (YAML)")
 	f.StringVar(&report, "report", "", "write a JSON report of what each pass did")
-	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT")
+	f.StringVar(&extThreshold, "external-threshold", "", "store initializers of at least this size (e.g. 1MB) in an external data file beside OUT (default: 1MiB when MODEL has external data, else none)")
 	f.StringVar(&maxMemory, "max-memory", "", "refuse models that need more memory than this, e.g. 8GB (default: 80% of physical memory; 0: no limit)")
 	f.StringVar(&printIRAfter, "print-ir-after", "", "print the IR to stderr after this pass (a pass name of the pipeline, or all)")
 	f.BoolVar(&stream, "stream", false, "read, change and write weights one at a time (chosen by itself when the external data does not fit --max-memory)")

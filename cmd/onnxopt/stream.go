@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -17,8 +18,11 @@ import (
 // streamed (weights read, changed and written one at a time) when every
 // pass of the pipeline can stream, and refused with the passes that
 // cannot otherwise; force streams it either way. A streamed model is
-// ready to be written to out with wopts; the caller must Close it.
-func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopts onnx.WriteOptions) (m *graph.Model, streamed bool, err error) {
+// ready to be written to out with *wopts; the caller must Close it. When
+// the input has external data and no threshold was given (ExternalThreshold
+// 0 and !thresholdSet), large tensors the passes make go to the side file
+// too (defaultExternalThreshold): wopts is updated.
+func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopts *onnx.WriteOptions, thresholdSet bool) (m *graph.Model, streamed bool, err error) {
 	st, err := os.Stat(in)
 	if err != nil {
 		return nil, false, withCode(exitFailure, err)
@@ -32,6 +36,9 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 		return nil, false, withCode(exitFailure, err)
 	}
 	ext := externalBytes(proto)
+	if ext > 0 && !thresholdSet && wopts.ExternalThreshold == 0 {
+		wopts.ExternalThreshold = defaultExternalThreshold
+	}
 	fits := limit <= 0 || st.Size()+ext <= limit
 	if !fits {
 		if ext == 0 {
@@ -50,15 +57,23 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 		return nil, false, withCode(exitFailure, fmt.Errorf("%s: %w", in, err))
 	}
 	if force || !fits {
-		if err := m.Stream(out, wopts); err != nil {
+		if err := m.Stream(out, *wopts); err != nil {
 			m.Close()
 			return nil, false, withCode(exitFailure, err)
 		}
 		m.Store.SetHoldBudget(streamBudget(limit, st.Size()))
+		limitHeap(limit)
 		return m, true, nil
 	}
 	return m, false, nil
 }
+
+// defaultExternalThreshold is where new tensors go to the side file when
+// the input keeps its weights in one and --external-threshold is not
+// given: a model too large for one protobuf file stays writable after
+// passes that replace its weights (quantize, convert-float), and a
+// streamed run can move them out of memory as they are made.
+const defaultExternalThreshold = 1 << 20
 
 // maxInFlight caps the weights a streamed pass holds at once: more does
 // not make a pass bound by reading and writing any faster, and the
@@ -76,12 +91,24 @@ func streamBudget(limit, modelFile int64) int64 {
 	return max(min((limit-modelFile)/4, maxInFlight), 1)
 }
 
+// limitHeap makes the garbage collector keep the heap within most of
+// --max-memory while a model is streamed: a pass's scratch copies of a
+// large weight (transposes, codes) are garbage soon after, and by default
+// the collector lets the heap grow to twice what is live before it runs.
+// GOMEMLIMIT, when set, wins.
+func limitHeap(limit int64) {
+	if limit <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(limit / 10 * 8)
+}
+
 // unstreamable lists, once each, the passes of p that hold the model.
 func unstreamable(p passes.Pipeline) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range p {
-		if !s.Pass.Streams && !seen[s.Pass.Name] {
+		if !s.Streams() && !seen[s.Pass.Name] {
 			seen[s.Pass.Name] = true
 			out = append(out, s.Pass.Name)
 		}

@@ -179,3 +179,31 @@ func TestRunStreamedInterrupted(t *testing.T) {
 		t.Errorf("an interrupted streamed run left %v", names)
 	}
 }
+
+// TestRunStreamsQuantizeByMode: weight-only quantize streams a model over
+// --max-memory, with the in-memory run's bytes; a calibrated method is
+// refused, named by its pass.
+func TestRunStreamsQuantizeByMode(t *testing.T) {
+	in, modelSize := externalMLP(t)
+	limit := strconv.FormatInt(modelSize+1024, 10)
+	var outs []string
+	for _, mem := range []string{"0", limit} {
+		out := filepath.Join(t.TempDir(), "out.onnx")
+		code, _, stderr := runCaptured(t, "run", in, "-o", out, "-q", "-p", "quantize(type=int4,block=32)", "--max-memory", mem)
+		if code != exitOK {
+			t.Fatalf("--max-memory %s: exit %d: %s", mem, code, stderr)
+		}
+		outs = append(outs, filepath.Dir(out))
+	}
+	for _, name := range folderNames(t, outs[0]) {
+		if !bytes.Equal(readBytes(t, filepath.Join(outs[0], name)), readBytes(t, filepath.Join(outs[1], name))) {
+			t.Errorf("%s differs between the in-memory and the streamed run", name)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out.onnx")
+	code, _, stderr := runCaptured(t, "run", in, "-o", out, "-p", "quantize(type=int8,mode=static)", "--max-memory", limit)
+	if code != exitFailure {
+		t.Fatalf("static quantize of a model over --max-memory: exit %d, want %d: %s", code, exitFailure, stderr)
+	}
+	checkOneLineError(t, stderr, "quantize cannot stream")
+}

@@ -27,7 +27,12 @@ func (c *converter) findBeyond() {
 	})
 	ts = slices.DeleteFunc(ts, func(t *graph.Tensor) bool { return t == nil || !c.source(t.DataType()) })
 	found := make([]bool, len(ts))
-	passes.Parallel(len(ts), c.threads, func(i int) { found[i] = beyondFloat16(ts[i]) })
+	passes.Parallel(len(ts), c.threads, func(i int) {
+		found[i] = beyondFloat16(ts[i])
+		// Streaming, the bytes leave memory until converted (read only:
+		// releasing unchanged bytes cannot fail).
+		_ = ts[i].Release()
+	})
 	c.beyond = map[*graph.Tensor]bool{}
 	for i, t := range ts {
 		if found[i] {
@@ -58,6 +63,24 @@ const chunkElems = 1 << 18
 // convertTensors stores ts in the target type, clamping float16 overflow
 // to ±65504. Large models spend the pass's time here: the tensors are
 // converted in chunks on every core, each read once.
+// convertAll converts todo: all at once, in parallel pieces, when the
+// model is in memory; streaming, a tensor at a time per thread within the
+// store's budget, each released (written to the output) once converted.
+func (c *converter) convertAll(todo []*graph.Tensor) error {
+	if c.m.Store == nil || !c.m.Store.Streaming() {
+		return c.convertTensors(todo)
+	}
+	errs := make([]error, len(todo))
+	size := func(i int) int64 { return 2 * todo[i].Bytes() }
+	passes.ParallelWithin(len(todo), c.threads, passes.StreamBudget(c.m), size, func(i int) {
+		errs[i] = c.convertTensors(todo[i : i+1])
+		if err := todo[i].Release(); errs[i] == nil {
+			errs[i] = err
+		}
+	})
+	return errors.Join(errs...)
+}
+
 func (c *converter) convertTensors(ts []*graph.Tensor) error {
 	vals := make([][]float32, len(ts))
 	outs := make([][]byte, len(ts))

@@ -30,6 +30,9 @@ var Pass = &passes.Pass{
 		return nil
 	},
 	Run: run,
+	// Each constant is read, converted and released (in streaming mode its
+	// new bytes go to the output's side file at once).
+	Streams: true,
 }
 
 func init() { passes.Register(Pass) }
@@ -273,7 +276,7 @@ func (c *converter) convertConstants(g *graph.Graph) error {
 			v.SetElemType(c.to)
 		}
 	}
-	if err := c.convertTensors(todo); err != nil {
+	if err := c.convertAll(todo); err != nil {
 		return err
 	}
 	c.nConsts += len(todo)

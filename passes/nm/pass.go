@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -96,8 +95,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if oc, _ := oneshot.Configure(a); oc.Method != oneshot.Magnitude {
 		return runCalibrated(ctx, m, jobs, int(n), int(mm), oc)
 	}
-	var mu sync.Mutex
-	done := int64(0)
+	var total int64
+	for _, j := range jobs {
+		total += j.w.Tensor.Bytes()
+	}
+	prog := passes.NewWeightProgress(ctx, total)
 	size := func(i int) int64 { return jobs[i].w.Tensor.Bytes() }
 	passes.ParallelWithin(len(jobs), ctx.Threads, passes.StreamBudget(m), size, func(i int) {
 		j := jobs[i]
@@ -106,10 +108,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		if err := j.w.Tensor.Release(); err != nil && j.err == nil {
 			j.err = fmt.Errorf("weight %q: %w", j.w.Value.Name, err)
 		}
-		mu.Lock()
-		done++
-		ctx.Tick(done, int64(len(jobs)))
-		mu.Unlock()
+		prog.Add(size(i))
 	})
 	var names []string
 	for _, j := range jobs {

@@ -3,7 +3,6 @@ package prune
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -66,7 +65,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		ctx.Note("no float weights selected")
 		return nil
 	}
-	prog := newProgress(ctx, len(items))
+	var total int64 // bytes of weights, as stored
+	for _, it := range items {
+		total += it.w.Tensor.Bytes()
+	}
+	prog := passes.NewWeightProgress(ctx, total)
 	// Streaming, the weights in flight stay within the store's budget.
 	each := func(fn func(i int)) {
 		passes.ParallelWithin(len(items), ctx.Threads, passes.StreamBudget(m), func(i int) int64 { return items[i].held() }, fn)
@@ -84,7 +87,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(it.w.Tensor.Bytes())
 		})
 	case cfg.global && streaming(m):
 		// The model does not stay in memory: find the cut from histograms
@@ -103,7 +106,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(it.w.Tensor.Bytes())
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	case cfg.global:
@@ -122,7 +125,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 		passes.Parallel(len(items), ctx.Threads, func(i int) {
 			items[i].finish(cut.t)
 			items[i].release()
-			prog.tick()
+			prog.Add(items[i].w.Tensor.Bytes())
 		})
 		ctx.Set("cut_magnitude", float64(math.Float32frombits(cut.t)))
 	default:
@@ -135,7 +138,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 				it.finish(cut.t)
 			}
 			it.release()
-			prog.tick()
+			prog.Add(it.w.Tensor.Bytes())
 		})
 	}
 	return report(ctx, items)
@@ -314,23 +317,4 @@ func report(ctx *passes.Context, items []*item) error {
 		}
 	}
 	return nil
-}
-
-// progress forwards per-item progress to ctx from any goroutine.
-type progress struct {
-	mu    sync.Mutex
-	ctx   *passes.Context
-	done  int64
-	total int64
-}
-
-func newProgress(ctx *passes.Context, total int) *progress {
-	return &progress{ctx: ctx, total: int64(total)}
-}
-
-func (p *progress) tick() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done++
-	p.ctx.Tick(p.done, p.total)
 }

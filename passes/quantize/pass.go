@@ -37,7 +37,16 @@ var Pass = &passes.Pass{
 	Run:          run,
 }
 
-func init() { passes.Register(Pass) }
+func init() {
+	// Weight-only and dynamic quantization read, replace and release one
+	// weight at a time (eachTarget, newInit), so they run on a streamed
+	// model; static mode and method=gptq run the model in ONNX Runtime.
+	Pass.StreamsWith = func(a passes.Args) bool {
+		c, err := parseConfig(a)
+		return err == nil && c.mode != "static" && !c.gptq
+	}
+	passes.Register(Pass)
+}
 
 // config is the checked options of one run.
 type config struct {
@@ -216,8 +225,31 @@ func (q *quantizer) selected(sel passes.Selection) []*graph.Node {
 // eachTarget applies fn to every target; fn returns a reason when it left
 // the node alone.
 func (q *quantizer) eachTarget(targets []*graph.Node, fn func(n *graph.Node) (string, error)) error {
-	for i, n := range targets {
+	var total int64
+	for _, n := range targets {
+		total += constBytes(n)
+	}
+	prog := passes.NewWeightProgress(q.ctx, total)
+	for _, n := range targets {
+		// The weights n reads now, released once it is rewritten: in
+		// streaming mode their bytes leave memory (new tensors do in
+		// newInit).
+		var held []*graph.Tensor
+		for _, v := range n.Inputs() {
+			if v == nil {
+				continue
+			}
+			if t := v.Const(); t != nil {
+				held = append(held, t)
+			}
+		}
+		size := constBytes(n)
 		why, err := fn(n)
+		for _, t := range held {
+			if rerr := t.Release(); err == nil && rerr != nil {
+				err = rerr
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
@@ -226,7 +258,18 @@ func (q *quantizer) eachTarget(targets []*graph.Node, fn func(n *graph.Node) (st
 		} else {
 			q.done++
 		}
-		q.ctx.Tick(int64(i+1), int64(len(targets)))
+		prog.Add(size)
 	}
 	return nil
+}
+
+// constBytes is the size of the constants node n reads.
+func constBytes(n *graph.Node) int64 {
+	var b int64
+	for _, v := range n.Inputs() {
+		if v != nil && v.Const() != nil {
+			b += v.Const().Bytes()
+		}
+	}
+	return b
 }

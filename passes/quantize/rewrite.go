@@ -185,11 +185,15 @@ func dropIfUnused(v *graph.Value) error {
 	return nil
 }
 
-// newInit adds an initializer of raw bytes.
+// newInit adds an initializer of raw bytes. In streaming mode a large one
+// goes to the output's side file at once (Tensor.Release; reading it
+// again reads it back); should that fail (a full disk), it stays in
+// memory and the write reports the error.
 func newInit(g *graph.Graph, name string, dtype int32, dims []int64, raw []byte) *graph.Value {
 	t := &onnx.TensorProto{DataType: &dtype, Dims: append([]int64{}, dims...)}
 	v := g.NewInitializer(name, t)
 	v.Tensor.SetRaw(raw)
+	_ = v.Tensor.Release()
 	return v
 }
 

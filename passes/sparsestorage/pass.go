@@ -19,6 +19,9 @@ var Pass = &passes.Pass{
 			Doc: "element type of the indices; only int64 passes the ONNX checker, ONNX Runtime loads all four"},
 	},
 	Run: run,
+	// Each initializer is read, replaced by its sparse form (moved to the
+	// output's side file at once when the model is streamed) and released.
+	Streams: true,
 }
 
 func init() { passes.Register(Pass) }
@@ -41,8 +44,15 @@ func run(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 		return fmt.Errorf("min-sparsity %v is not between 0 and 1", minSparsity)
 	}
 	it := indexTypes[args.String("index-type")]
-	var stored, bytesSaved int64
+	var stored, bytesSaved, done, total int64
 	var err error
+	m.Graph.Walk(func(g *graph.Graph) {
+		for _, v := range g.Initializers {
+			if isDenseFloat(v.Tensor) && len(v.Tensor.Dims()) > 0 {
+				total += v.Tensor.Bytes()
+			}
+		}
+	})
 	m.Graph.Walk(func(g *graph.Graph) {
 		if err != nil {
 			return
@@ -67,39 +77,16 @@ func run(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 			if !isDenseFloat(t) || len(t.Dims()) == 0 {
 				continue
 			}
-			s, e := zeroFraction(t)
+			e := store(ctx, m, g, v, minSparsity, it.dtype, it.bytes, it.max, &stored, &bytesSaved)
+			if re := t.Release(); e == nil {
+				e = re
+			}
 			if e != nil {
 				err = fmt.Errorf("initializer %q: %w", v.Name, e)
 				return
 			}
-			if s < minSparsity || s == 0 {
-				continue
-			}
-			if v.IsInput() {
-				ctx.Skip(v.Name, "also a graph input (a caller may replace it), so it stays dense")
-				continue
-			}
-			sp, reason, e := sparsify(v.Name, t, it.dtype, it.bytes, it.max)
-			if e != nil {
-				err = fmt.Errorf("initializer %q: %w", v.Name, e)
-				return
-			}
-			if sp == nil {
-				ctx.Skip(v.Name, "%s", reason)
-				continue
-			}
-			before := t.Bytes()
-			after := graph.NewTensor(sp.Values).Bytes() + graph.NewTensor(sp.Indices).Bytes()
-			g.MakeSparse(v, sp)
-			stored++
-			bytesSaved += before - after
-			ctx.Report.TensorsTouched++
-			ctx.Tensor(passes.TensorReport{
-				Name: v.Name, Shape: t.Dims(),
-				SparsityBefore: s, SparsityAfter: s,
-				BytesBefore: before, BytesAfter: after,
-				Detail: fmt.Sprintf("sparse: %d nonzeros, %s linear indices", sp.Values.Dims[0], onnx.DataTypeName(int32(it.dtype))),
-			})
+			done += t.Bytes()
+			ctx.TickBytes(done, total)
 		}
 	})
 	if err != nil {
@@ -107,6 +94,45 @@ func run(ctx *passes.Context, m *graph.Model, args passes.Args) error {
 	}
 	ctx.Set("tensors_sparse", stored)
 	ctx.Set("bytes_saved", bytesSaved)
+	return nil
+}
+
+// store replaces the initializer v by its sparse form when it has enough
+// zeros and the form is smaller, recording what it did; the caller
+// releases v's dense tensor.
+func store(ctx *passes.Context, m *graph.Model, g *graph.Graph, v *graph.Value, minSparsity float64, idx onnx.TensorProto_DataType, idxBytes int, maxIndex int64, stored, bytesSaved *int64) error {
+	t := v.Tensor
+	s, err := zeroFraction(t)
+	if err != nil || s < minSparsity || s == 0 {
+		return err
+	}
+	if v.IsInput() {
+		ctx.Skip(v.Name, "also a graph input (a caller may replace it), so it stays dense")
+		return nil
+	}
+	sp, reason, err := sparsify(v.Name, t, idx, idxBytes, maxIndex)
+	if err != nil {
+		return err
+	}
+	if sp == nil {
+		ctx.Skip(v.Name, "%s", reason)
+		return nil
+	}
+	before := t.Bytes()
+	after := graph.NewTensor(sp.Values).Bytes() + graph.NewTensor(sp.Indices).Bytes()
+	g.MakeSparse(v, sp)
+	if err := m.ReleaseSparse(v); err != nil {
+		return err
+	}
+	*stored++
+	*bytesSaved += before - after
+	ctx.Report.TensorsTouched++
+	ctx.Tensor(passes.TensorReport{
+		Name: v.Name, Shape: t.Dims(),
+		SparsityBefore: s, SparsityAfter: s,
+		BytesBefore: before, BytesAfter: after,
+		Detail: fmt.Sprintf("sparse: %d nonzeros, %s linear indices", sp.Values.Dims[0], onnx.DataTypeName(int32(idx))),
+	})
 	return nil
 }
 
