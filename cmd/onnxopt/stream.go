@@ -40,6 +40,11 @@ func loadForRun(in, out string, limit int64, force bool, p passes.Pipeline, wopt
 		wopts.ExternalThreshold = defaultExternalThreshold
 	}
 	fits := limit <= 0 || st.Size()+ext <= limit
+	if force {
+		if cannot := unstreamable(p); len(cannot) > 0 {
+			return nil, false, usageErrorf("--stream: pass %s cannot stream (it holds every weight at once, or runs the model through ONNX Runtime); leave --stream out", strings.Join(cannot, ", "))
+		}
+	}
 	if !fits {
 		if ext == 0 {
 			return nil, false, withCode(exitFailure, tooBig(in, st.Size(), ext, limit))

@@ -102,6 +102,24 @@ func TestRunRefusesWhatCannotStream(t *testing.T) {
 	}
 }
 
+// TestStreamFlagRefusesWhatCannotStream: --stream with a pass that holds
+// every weight, or that runs the model in ONNX Runtime, is a usage error
+// before anything runs, whatever the model's size.
+func TestStreamFlagRefusesWhatCannotStream(t *testing.T) {
+	in, _ := externalMLP(t)
+	for _, p := range []string{"prune(sparsity=0.5),repair", "prune(method=wanda,sparsity=0.5)", "fold-constants"} {
+		out := filepath.Join(t.TempDir(), "out.onnx")
+		code, _, stderr := runCaptured(t, "run", in, "-o", out, "--stream", "-p", p)
+		if code != exitUsage {
+			t.Fatalf("%s: exit %d, want %d: %s", p, code, exitUsage, stderr)
+		}
+		checkOneLineError(t, stderr, "cannot stream")
+		if names := folderNames(t, filepath.Dir(out)); len(names) != 0 {
+			t.Errorf("%s: a refused run wrote %v", p, names)
+		}
+	}
+}
+
 // failAfterSpill changes and releases every weight (spilling it to the
 // output's folder) and then fails.
 var failAfterSpill = &passes.Pass{

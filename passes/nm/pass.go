@@ -32,7 +32,7 @@ var Pass = &passes.Pass{
 	}, oneshot.Options()...),
 	NeedsRuntime: oneshot.Calibrated,
 	Run:          run,
-	Streams:      true, // magnitude only: calibrated methods refuse a streamed model
+	StreamsWith:  func(a passes.Args) bool { return !oneshot.Calibrated(a) }, // calibrated methods run the model in ONNX Runtime
 	Check:        check,
 }
 
