@@ -145,8 +145,13 @@ func (t *Tensor) holdRaw(n int) {
 	}
 	r := &t.ranged
 	r.mu.Lock()
-	r.held += int64(n)
+	// The bytes read on demand are replaced: they count no longer (a
+	// 16-bit weight decoded, changed and set again holds one copy, not two).
+	drop := int64(len(r.loaded))
+	r.loaded = nil
+	r.held += int64(n) - drop
 	r.mu.Unlock()
+	t.store.Release(drop)
 	t.store.Hold(int64(n))
 }
 
