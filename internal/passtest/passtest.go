@@ -42,24 +42,11 @@ func Run(t testing.TB, m *graph.Model, pipeline string, threads int) *passes.Pas
 	return rep.Passes[len(rep.Passes)-1]
 }
 
-// Values returns the float32 values of the constant called name, found in
-// any graph of m (initializers and Constant nodes).
+// Values returns the values of the constant called name, found in any
+// graph of m (initializers and Constant nodes), as float32 (see Floats).
 func Values(t testing.TB, m *graph.Model, name string) []float32 {
 	t.Helper()
-	var found *graph.Tensor
-	m.Graph.Walk(func(g *graph.Graph) {
-		if v := g.Lookup(name); v != nil && v.Graph() == g {
-			found = v.Const()
-		}
-	})
-	if found == nil {
-		t.Fatalf("no constant %q", name)
-	}
-	v, err := found.Float32s()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return Floats(t, m, name)
 }
 
 // BenchMLP runs pipeline over a ~100 MB generated MLP b.N times, each

@@ -51,9 +51,6 @@ func TestAcceptanceMLP(t *testing.T) {
 
 func TestAcceptancePPOCRCls(t *testing.T) {
 	testenv.Heavy(t)
-	if testing.Short() {
-		t.Skip("calibrates a real model layer by layer (about a minute)")
-	}
 	testenv.Runtime(t)
 	m, err := graph.ReadFile(testenv.Model(t, "ppocr-cls.onnx"))
 	if err != nil {
