@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
@@ -23,7 +24,7 @@ type runtimeFlags struct {
 func (f *runtimeFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.ep, "ep", "cpu", "execution provider: cpu or cuda (no fallback: cuda fails if it is not available)")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "ONNX Runtime intra-op threads (0: its default)")
-	cmd.Flags().StringArrayVar(&f.shapes, "shape", nil, "size dynamic dimensions of generated inputs: `NAME=1x3x224x224` for an input, or DIM=4 for a symbolic dimension (repeatable; unset dimensions are 1)")
+	cmd.Flags().StringArrayVar(&f.shapes, "shape", nil, "size dynamic dimensions of generated inputs: `NAME=1x3x224x224` for an input, or DIM=4 for a symbolic dimension (repeatable, or comma-separated: batch=1,seq=8; unset dimensions are 1)")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the generated inputs")
 }
 
@@ -36,7 +37,7 @@ func (f *runtimeFlags) options() (ort.Options, ort.Shapes, error) {
 		return ort.Options{}, nil, usageErrorf("--threads %d: must be 0 or more", f.threads)
 	}
 	shapes := ort.Shapes{}
-	for _, s := range f.shapes {
+	for _, s := range splitShapes(f.shapes) {
 		name, dims, err := ort.ParseShape(s)
 		if err != nil {
 			return ort.Options{}, nil, usageErrorf("--shape: %v", err)
@@ -164,4 +165,24 @@ beyond it, 1 when a model fails to load or run, 2 for usage errors.`,
 	f.Float64Var(&atol, "atol", verify.DefaultTolerance.ATol, "absolute tolerance (numpy.allclose rule)")
 	f.Float64Var(&minCosine, "min-cosine", 0, "pass floating-point outputs whose cosine similarity reaches this (alone, unless --rtol or --atol is also given)")
 	return cmd
+}
+
+// splitShapes lets one --shape hold several, comma-separated
+// (batch=1,seq=8), when every piece is NAME=DIMS; otherwise the value is
+// one shape (an input name may hold a comma).
+func splitShapes(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		parts := strings.Split(v, ",")
+		all := len(parts) > 1
+		for _, p := range parts {
+			all = all && strings.Contains(p, "=")
+		}
+		if all {
+			out = append(out, parts...)
+		} else {
+			out = append(out, v)
+		}
+	}
+	return out
 }

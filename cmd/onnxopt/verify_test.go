@@ -68,6 +68,8 @@ func TestVerifyExitCodes(t *testing.T) {
 		{[]string{"verify", model, model, model}, exitUsage, "", "two models"},
 		{[]string{"verify", "--shape", "x", model, model}, exitUsage, "", "NAME=DIMS"},
 		{[]string{"verify", "--shape", "nope=1", model, model}, exitUsage, "", `"nope" names no input`},
+		{[]string{"verify", "--shape", "p2o.DynamicDimension.1=48,p2o.DynamicDimension.2=96", cls, cls}, exitOK, "PASS", ""},
+		{[]string{"verify", "--shape", "x=1x3x48x192,nope=1", cls, cls}, exitUsage, "", `"nope" names no input`},
 		{[]string{"verify", "--shape", "onnx::Flatten_0=1x24x96", model, model}, exitUsage, "", "fixed at 25"},
 		{[]string{"verify", "--ep", "tpu", model, model}, exitUsage, "", "cpu or cuda"},
 		{[]string{"verify", "--samples", "0", model, model}, exitUsage, "", "--samples"},
