@@ -22,7 +22,9 @@ func newGenInputsCmd() *cobra.Command {
 		Long: `inputs draws calibration or evaluation inputs and writes them as ONNX
 test data, DIR/test_data_set_N/input_0.pb, the layout calib=DIR and
 verify --inputs DIR read. Draw calibration and evaluation sets with
-different seeds. Kinds:
+different seeds. Give --shape when the model's input differs from the
+kind's default (openWakeWord models take 24 or 25 frames: --shape 1x25x96
+for hello_deepa). Kinds:
 
 ` + kindList(),
 		Args: cobra.ExactArgs(1),
