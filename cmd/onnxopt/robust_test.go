@@ -495,7 +495,19 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	outDir := t.TempDir()
-	cmd := exec.Command(bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--max-memory", "0")
+	stderr := interruptOnceWriting(t, outDir, bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--max-memory", "0")
+	checkOneLineError(t, stderr, "interrupt")
+	if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
+		t.Errorf("an interrupted run left %s", ents[0].Name())
+	}
+}
+
+// interruptOnceWriting starts the command name args, sends it SIGINT as
+// soon as a file appears in outDir (writing has begun), checks that it
+// exits with exitInterrupted and returns its stderr.
+func interruptOnceWriting(t *testing.T, outDir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -504,7 +516,7 @@ func TestRunInterrupted(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
-			break // the temporary file is there: writing has begun
+			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
@@ -521,8 +533,5 @@ func TestRunInterrupted(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
 		t.Fatalf("interrupted run: %v, want exit code %d; stderr:\n%s", err, exitInterrupted, stderr.String())
 	}
-	checkOneLineError(t, stderr.String(), "interrupt")
-	if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
-		t.Errorf("an interrupted run left %s", ents[0].Name())
-	}
+	return stderr.String()
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
@@ -167,32 +165,7 @@ func TestRunStreamedInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	outDir := t.TempDir()
-	cmd := exec.Command(bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--stream", "--threads", "1", "-p", "prune(sparsity=0.5)")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if ents, _ := os.ReadDir(outDir); len(ents) > 0 {
-			break // the spill has begun
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatal("no spill appeared within 2 minutes")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
-		t.Fatalf("interrupted run: %v, want exit code %d; stderr:\n%s", err, exitInterrupted, stderr.String())
-	}
+	interruptOnceWriting(t, outDir, bin, "run", in, "-o", filepath.Join(outDir, "out.onnx"), "-q", "--stream", "--threads", "1", "-p", "prune(sparsity=0.5)")
 	if names := folderNames(t, outDir); len(names) > 0 {
 		t.Errorf("an interrupted streamed run left %v", names)
 	}
