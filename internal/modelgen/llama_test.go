@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestLlamaGraph(t *testing.T) {
 		if ops["Expand"] != repeats {
 			t.Errorf("%+v: %d Expand nodes, want %d (K and V of each layer repeated)", o, ops["Expand"], repeats)
 		}
-		if got, want := shapeOf(m.Graph.Output[0]), []any{"batch", "seq", d.Vocab}; !equalShape(got, want) {
+		if got, want := shapeOf(m.Graph.Output[0]), []any{"batch", "seq", d.Vocab}; !slices.Equal(got, want) {
 			t.Errorf("logits shape %v, want %v", got, want)
 		}
 
@@ -75,18 +76,6 @@ func TestLlamaGraph(t *testing.T) {
 			t.Errorf("%+v: embed_tokens.weight is used by %s, want %s", o, got, want)
 		}
 	}
-}
-
-func equalShape(a, b []any) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLlamaPresets(t *testing.T) {

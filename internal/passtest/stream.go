@@ -42,19 +42,25 @@ func RunFile(t testing.TB, in, pipeline string, stream bool, opts onnx.WriteOpti
 	if err := m.Close(); err != nil { // a streamed run's scratch file goes
 		t.Fatal(err)
 	}
-	files = map[string][]byte{}
-	entries, err := os.ReadDir(filepath.Dir(out))
+	return ReadFolder(t, filepath.Dir(out)), out, peak
+}
+
+// ReadFolder returns the files of dir by name.
+func ReadFolder(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(out), e.Name()))
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files[e.Name()] = b
 	}
-	return files, out, peak
+	return files
 }
 
 // SameFiles fails the test unless the two runs wrote the same files with

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,18 +136,6 @@ func bits(v []float32) []uint32 {
 	return out
 }
 
-func equalBits(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestSparseStorage(t *testing.T) {
 	for _, tc := range []struct {
 		indexType string
@@ -168,7 +157,7 @@ func TestSparseStorage(t *testing.T) {
 			if nnz := w.Sparse.GetValues().GetDims()[0]; nnz != 17 {
 				t.Errorf("w has %d stored values, want 17 (16 nonzeros and -0.0)", nnz)
 			}
-			if got := densify(t, w.Sparse); !equalBits(got, bits(data["w"])) {
+			if got := densify(t, w.Sparse); !slices.Equal(got, bits(data["w"])) {
 				t.Errorf("densified w differs from the original bits")
 			}
 			if d := find(g, "dense"); d == nil || d.Tensor == nil {
@@ -286,7 +275,7 @@ func TestSparseStorageFile(t *testing.T) {
 	if w == nil || w.Sparse == nil {
 		t.Fatalf("w is not sparse after a write and read")
 	}
-	if got := densify(t, w.Sparse); !equalBits(got, bits(data["w"])) {
+	if got := densify(t, w.Sparse); !slices.Equal(got, bits(data["w"])) {
 		t.Errorf("densified w differs after a write and read")
 	}
 	passtest.Golden(t, "tiny.golden", back.Graph.DumpString(), *update)

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
@@ -65,19 +65,7 @@ func sparseFiles(t *testing.T, in string, stream bool) (map[string][]byte, strin
 	if err := m.Close(); err != nil { // removes the streamed run's scratch file
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	entries, err := os.ReadDir(filepath.Dir(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(out), e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = b
-	}
-	return files, out, peak
+	return passtest.ReadFolder(t, filepath.Dir(out)), out, peak
 }
 
 func TestSparseStorageStreams(t *testing.T) {
