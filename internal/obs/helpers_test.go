@@ -90,29 +90,17 @@ func outputError(x []float32, w, wc Weight) float64 {
 	return math.Sqrt(num / den)
 }
 
-// magnitude prunes w by |w| per row (the baseline without calibration).
+// magnitude prunes w by |w| per row (the baseline without calibration):
+// Wanda's selection with every feature norm 1.
 func magnitude(w Weight, p Pattern) Weight {
-	out := w.Clone()
-	score := make([]float64, w.Cols)
-	mask := make([]bool, w.Cols)
-	idx := make([]int, w.Cols)
-	for r := range w.Rows {
-		row := out.Row(r)
-		for j, v := range row {
-			score[j] = math.Abs(float64(v))
-		}
-		if p.M > 0 {
-			for g := 0; g < w.Cols; g += p.M {
-				markSmallest(score[g:g+p.M], p.M-p.N, mask[g:g+p.M], idx[:p.M])
-			}
-		} else {
-			markSmallest(score, p.zerosBefore(w.Cols), mask, idx)
-		}
-		for j, m := range mask {
-			if m {
-				row[j] = 0
-			}
-		}
+	ones := make([]float64, w.Cols)
+	for j := range ones {
+		ones[j] = 1
+	}
+	p.Scope = Row
+	out, err := WandaNorms(ones, w, p)
+	if err != nil {
+		panic(err) // the tests' patterns are valid
 	}
 	return out
 }
