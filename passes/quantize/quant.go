@@ -197,19 +197,18 @@ func quantizeBlocked(w []float32, k, n, block int, kMajor bool, t qtype, symmetr
 // matMulNBits returns the MatMulNBits inputs for b (see
 // qformat.MatMulNBits.Encode): B packed uint8 [N, nb, block/2], scales
 // [N*nb], and packed zero points (nil when every zero point is
-// MatMulNBits' default 8). Signed codes are shifted to unsigned by adding 8.
+// MatMulNBits' default 8). Signed codes are shifted to unsigned by adding
+// 8, in place: b's codes are spent (a copy would double a 7B layer's
+// int32 codes).
 func (b *blocked) matMulNBits(signed bool) (packed []byte, scales []float32, zps []byte, err error) {
-	shift := int32(0)
 	if signed {
-		shift = 8
-	}
-	codes, zero := make([]int32, len(b.q)), make([]int32, len(b.zp))
-	for i, c := range b.q {
-		codes[i] = c + shift
-	}
-	for i, z := range b.zp {
-		zero[i] = z + shift
+		for i := range b.q {
+			b.q[i] += 8
+		}
+		for i := range b.zp {
+			b.zp[i] += 8
+		}
 	}
 	f := qformat.MatMulNBits{K: b.k, N: b.n, Bits: 4, Block: b.block}
-	return f.Encode(codes, b.scale, zero)
+	return f.Encode(b.q, b.scale, b.zp)
 }
