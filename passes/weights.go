@@ -218,3 +218,20 @@ func DTypeOf(t *graph.Tensor) string {
 	}
 	return ""
 }
+
+// AddedConstant returns the constant c when y's only use is a default-domain
+// Add(y, c) or Add(c, y) and y is not a graph output: the bias Add that
+// exporters put after a MatMul. Callers check c's shape and type.
+func AddedConstant(y *graph.Value) *graph.Value {
+	if len(y.Uses()) != 1 || y.IsOutput() {
+		return nil
+	}
+	u := y.Uses()[0]
+	if u.Node.OpType() != "Add" || u.Node.Domain() != "" {
+		return nil
+	}
+	if c := u.Node.Input(1 - u.Index); c != nil && c.Const() != nil {
+		return c
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
 	"github.com/onnxopt/onnxopt/passes/channels"
 	"google.golang.org/protobuf/proto"
 )
@@ -58,14 +59,7 @@ func (f *folder) canFold(g *channels.Group, at map[*graph.Node]float64) string {
 func hasBiasAdd(y *graph.Value) bool { return biasAdd(y) != nil }
 
 func biasAdd(y *graph.Value) *graph.Value {
-	if len(y.Uses()) != 1 || y.IsOutput() {
-		return nil
-	}
-	u := y.Uses()[0]
-	if u.Node.OpType() != "Add" || u.Node.Domain() != "" {
-		return nil
-	}
-	b := u.Node.Input(1 - u.Index)
+	b := passes.AddedConstant(y)
 	if b == nil || !foldableBias(b, 0) {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/passes"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -115,10 +116,8 @@ func biasOf(g *graph.Graph, l *layer) (bias, error) {
 		}}, nil
 	}
 	y := n.Output(0)
-	if us := y.Uses(); len(us) == 1 && !y.IsOutput() && us[0].Node.OpType() == "Add" && us[0].Node.Domain() == "" {
-		if b := us[0].Node.Input(1 - us[0].Index); b != nil && vectorConst(b, rows) {
-			return inPlace(b, 1), nil
-		}
+	if b := passes.AddedConstant(y); b != nil && vectorConst(b, rows) {
+		return inPlace(b, 1), nil
 	}
 	return bias{read: zeros, set: func(v []float32) error {
 		b := g.NewInitializer(l.weight.Name+"_repair_bias", floatVector(v))
