@@ -149,8 +149,13 @@ func (s *ExternalStore) readRange(t *TensorProto) ([]byte, error) {
 		return nil, fmt.Errorf("tensor %q: reading %s: %v", t.GetName(), src.file.Name(), err)
 	}
 	s.hold(src.n)
+	readAhead(src.file, src.off+src.n, min(src.n, readAheadMax))
 	return b, nil
 }
+
+// readAheadMax bounds the read-ahead after one tensor: as much again as
+// it read, up to this.
+const readAheadMax = 512 << 20
 
 // MarkInPlace records that raw_data of the external tensor t is its own
 // bytes changed in place (not new data): the writer keeps the tensor where

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -75,7 +76,33 @@ func register(newCmd func() *cobra.Command) { subcommands = append(subcommands, 
 
 func main() {
 	onInterrupt()
-	os.Exit(run(os.Args[1:]))
+	stop := profileCPU()
+	code := run(os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// profileCPU writes a CPU profile to the file ONNXOPT_CPUPROFILE names, if
+// set (for `go tool pprof`), and returns the function that ends it.
+func profileCPU() func() {
+	path := os.Getenv("ONNXOPT_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "onnxopt: ONNXOPT_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "onnxopt: ONNXOPT_CPUPROFILE: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // onInterrupt makes SIGINT and SIGTERM remove the temporary files of

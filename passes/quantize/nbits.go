@@ -82,20 +82,16 @@ func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n
 	if f := q.forms[key]; f != nil {
 		return f, nil
 	}
-	b, how, err := q.blocked(node, w, k, n, kMajor, st)
+	packed, scales, zps, how, err := q.nbitsCodes(node, w, k, n, kMajor, st)
 	if err != nil {
 		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
 	}
-	packed, scales, zps, err := b.matMulNBits(q.cfg.typ.signed)
-	if err != nil {
-		return nil, fmt.Errorf("weight %s: %w", wv.Name, err)
-	}
+	nb := len(scales) / n
 	if alpha != 1 {
 		for i := range scales {
 			scales[i] = storableScale(scales[i]*alpha, st)
 		}
 	}
-	nb := b.nb
 	g := wv.Graph()
 	base := wv.Name
 	u8 := int32(onnx.TensorProto_UINT8)
@@ -110,6 +106,22 @@ func (q *quantizer) nbitsOf(node *graph.Node, wv *graph.Value, w []float32, k, n
 	q.forms[key] = f
 	q.report(wv, after, fmt.Sprintf("%s block %d %s -> MatMulNBits layout", q.cfg.typ.name, q.cfg.block, how))
 	return f, nil
+}
+
+// nbitsCodes quantizes w as nbitsOf describes, in MatMulNBits' layout:
+// by GPTQ when node has calibration statistics, else to nearest straight
+// into the packed bytes (nbitsRTN).
+func (q *quantizer) nbitsCodes(node *graph.Node, w []float32, k, n int, kMajor bool, st int32) (packed []byte, scales []float32, zps []byte, how string, err error) {
+	if q.hess[node] == nil {
+		packed, scales, zps, err = nbitsRTN(w, k, n, q.cfg.block, kMajor, q.cfg.typ, q.cfg.symmetric, st)
+		return packed, scales, zps, "rtn", err
+	}
+	b, how, err := q.blocked(node, w, k, n, kMajor, st)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	packed, scales, zps, err = b.matMulNBits(q.cfg.typ.signed)
+	return packed, scales, zps, how, err
 }
 
 // blockedQDQ replaces l's weight by DequantizeLinear(int4 or uint4
