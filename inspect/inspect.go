@@ -110,6 +110,7 @@ func Model(m *graph.Model) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.countPacked()
 	if a, ok := m.Metadata("onnxopt.sparsity"); ok {
 		_ = json.Unmarshal([]byte(a), &s.Sparsity)
 	}
@@ -166,6 +167,35 @@ func (s *Summary) addSparse(v *graph.Value, gname string) error {
 	s.TotalBytes += b
 	s.Tensors = append(s.Tensors, Tensor{Name: v.Name, DType: dt, Shape: nonNil(v.Sparse.GetDims()), Sparsity: sp, Bytes: b, Kind: "sparse", Graph: gname})
 	return nil
+}
+
+// countPacked makes Params count the weights that 4-bit (or 2-bit) codes
+// packed into bytes stand for, not the bytes: a MatMulNBits B or a
+// GatherBlockQuantized table is K*N parameters, however many codes share
+// a byte (and whatever padding rounds K up to whole blocks). A weight read
+// by several nodes (a tied embedding and head) counts once.
+func (s *Summary) countPacked() {
+	stored := map[string]int64{}
+	for _, t := range s.Tensors {
+		stored[t.Name] = product(t.Shape)
+	}
+	done := map[string]bool{}
+	for _, q := range s.Quantized {
+		n, ok := stored[q.Weight]
+		if !ok || done[q.Weight] || q.Bits >= 8 || (q.Op != "com.microsoft.MatMulNBits" && q.Op != "com.microsoft.GatherBlockQuantized") {
+			continue
+		}
+		done[q.Weight] = true
+		s.Params += product(q.Shape) - n
+	}
+}
+
+func product(d []int64) int64 {
+	n := int64(1)
+	for _, x := range d {
+		n *= x
+	}
+	return n
 }
 
 func nonNil(d []int64) []int64 {

@@ -19,10 +19,19 @@ func TestQuantizedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before, err := inspect.Model(llama)
+	if err != nil {
+		t.Fatal(err)
+	}
 	passtest.Run(t, llama, "quantize(type=int4,gather=true,block=32)", 1)
 	s, err := inspect.Model(llama)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Parameters count the weights packed codes stand for (the tied table
+	// once), plus one scale per block of 32: not the packed bytes.
+	if lo, hi := before.Params, before.Params+before.Params/32+64; s.Params < lo || s.Params > hi {
+		t.Errorf("%d parameters after quantization, %d before: want between %d and %d", s.Params, before.Params, lo, hi)
 	}
 	byOp := map[string][]inspect.QuantizedLayer{}
 	for _, l := range s.Quantized {
