@@ -7,24 +7,25 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/onnxopt/onnxopt/internal/synthdata"
+	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 )
 
 func newGenInputsCmd() *cobra.Command {
 	var (
-		out, shape, name string
+		out, shape, name, model string
 		samples          int
 		seed             int64
 	)
 	c := &cobra.Command{
-		Use:   "inputs KIND -o DIR [--samples N] [--seed S] [--shape 1x3x48x192] [--name x]",
+		Use:   "inputs KIND -o DIR [--model M.onnx | --shape 1x3x48x192 --name x] [--samples N] [--seed S]",
 		Short: "Write realistic model inputs (rendered text for PP-OCR, a wake-word feature proxy) as ONNX test data",
 		Long: `inputs draws calibration or evaluation inputs and writes them as ONNX
 test data, DIR/test_data_set_N/input_0.pb, the layout calib=DIR and
 verify --inputs DIR read. Draw calibration and evaluation sets with
-different seeds. Give --shape when the model's input differs from the
-kind's default (openWakeWord models take 24 or 25 frames: --shape 1x25x96
-for hello_deepa). Kinds:
+different seeds. --model takes the input's name and fixed sizes from the
+model the data is for (openWakeWord models take 24 or 25 frames, not the
+kind's default 16); or give --shape and --name. Kinds:
 
 ` + kindList(),
 		Args: cobra.ExactArgs(1),
@@ -37,6 +38,14 @@ for hello_deepa). Kinds:
 				return usageErrorf("%v", err)
 			}
 			var dims []int64
+			if model != "" {
+				if shape != "" {
+					return usageErrorf("give --model or --shape, not both")
+				}
+				if name, dims, err = modelInput(model, name, k.Shape); err != nil {
+					return err
+				}
+			}
 			if shape != "" {
 				if _, dims, err = ort.ParseShape("input=" + shape); err != nil {
 					return usageErrorf("--shape: %v", err)
@@ -61,7 +70,34 @@ for hello_deepa). Kinds:
 	c.Flags().Int64Var(&seed, "seed", 1, "seed (use different seeds for calibration and evaluation)")
 	c.Flags().StringVar(&shape, "shape", "", "input shape such as 1x3x320x320 (default: the kind's)")
 	c.Flags().StringVar(&name, "name", "", "input name stored in the files (default: the kind's model input)")
+	c.Flags().StringVar(&model, "model", "", "model the inputs are for: its input's name and fixed sizes (symbolic ones take the kind's)")
 	return c
+}
+
+// modelInput returns the name (unless name is given) and shape of the
+// input of the model at path that data of rank len(def) feeds: its fixed
+// sizes, and def's where a size is symbolic.
+func modelInput(path, name string, def []int64) (string, []int64, error) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		return "", nil, withCode(exitFailure, err)
+	}
+	var cands []string
+	for _, in := range ort.InputSpecs(m) {
+		cands = append(cands, fmt.Sprintf("%s (rank %d)", in.Name, len(in.Dims)))
+		if (name != "" && in.Name != name) || len(in.Dims) != len(def) {
+			continue
+		}
+		dims := make([]int64, len(def))
+		for i, d := range in.Dims {
+			dims[i] = def[i]
+			if d.Size > 0 {
+				dims[i] = d.Size
+			}
+		}
+		return in.Name, dims, nil
+	}
+	return "", nil, usageErrorf("--model %s: no input of rank %d to feed (inputs: %s)", path, len(def), strings.Join(cands, ", "))
 }
 
 func kindList() string {

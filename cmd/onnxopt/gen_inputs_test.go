@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/testenv"
 )
 
 func TestGenInputs(t *testing.T) {
@@ -36,5 +38,32 @@ func TestGenInputs(t *testing.T) {
 	code, _, stderr = runCaptured(t, "gen", "inputs", "ppocr-cls", "-o", dir)
 	if code != exitFailure || !strings.Contains(stderr, "already holds test data") {
 		t.Errorf("writing over a set: exit %d, %q", code, stderr)
+	}
+}
+
+// TestGenInputsForModel: --model takes the input's name and fixed sizes
+// from the model (hello_deepa takes 25 frames, the kind's default is 16).
+func TestGenInputsForModel(t *testing.T) {
+	model := testenv.Model(t, "hello_deepa.onnx")
+	dir := filepath.Join(t.TempDir(), "ww")
+	code, stdout, stderr := runCaptured(t, "gen", "inputs", "wakeword", "--model", model, "--samples", "2", "-o", dir)
+	if code != exitOK || !strings.Contains(stdout, "2 wakeword samples of shape [1 25 96]") {
+		t.Fatalf("gen inputs --model: exit %d, %q, %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCaptured(t, "verify", "--inputs", dir, model, model)
+	if code != exitOK {
+		t.Errorf("verify --inputs on the written set: exit %d, %q, %q", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"gen", "inputs", "ppocr-det", "--model", model, "-o", filepath.Join(t.TempDir(), "a")}, "no input of rank 4"},
+		{[]string{"gen", "inputs", "wakeword", "--model", model, "--shape", "1x25x96", "-o", filepath.Join(t.TempDir(), "b")}, "not both"},
+	} {
+		code, _, stderr := runCaptured(t, c.args...)
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("onnxopt %s: exit %d, %q; want usage error %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
 	}
 }
