@@ -167,7 +167,10 @@ type quantizer struct {
 	qcache map[cacheKey]*quantized
 	forms  map[cacheKey]*nbitsForm      // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
 	hess   map[*graph.Node]*obs.Hessian // method=gptq: the current stage's activation statistics
-	done   int
+	// convHess: the same for 4-bit Convs, one per conv group, columns
+	// in convBlocks' padded order.
+	convHess map[*graph.Node][]*obs.Hessian
+	done     int
 
 	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts
 	casts        int // Casts inserted, counted by reason
