@@ -231,7 +231,7 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 		}
 	}
 	opts := obs.QuantOptions{Bits: q.cfg.typ.bits, Group: group, Symmetric: q.cfg.symmetric, ActOrder: true}
-	return obs.GPTQ(h, ow, opts, obs.SweepOptions{})
+	return obs.GPTQ(h, ow, opts, obs.SweepOptions{Damp: q.cfg.damp})
 }
 
 // gptqChannels is quantizeTensor for a 2-D MatMul or Gemm weight with
