@@ -22,7 +22,7 @@ var Pass = &passes.Pass{
 		{Name: "per-channel", Kind: passes.Bool, Default: "true", Doc: "one scale per output channel of each weight (else one per tensor)"},
 		{Name: "symmetric", Kind: passes.Bool, Default: "true", Doc: "weight ranges centred on zero (no zero point)"},
 		{Name: "block", Kind: passes.Int, Default: "32", Doc: "4-bit block size along K: 16, 32, 64 or 128"},
-		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear"},
+		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear (the only one for Conv: blocks along the input channels; depthwise Convs stay float)"},
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
 		{Name: "include", Kind: passes.List, Doc: "only nodes or weights whose name matches one of these globs ('*' and '?' wildcards); empty means all"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
