@@ -11,6 +11,9 @@
 #   scripts/bench-sparsity.sh [MODEL...]   (default: mlp ppocr-cls ppocr-det hello_deepa)
 #   SPARSITY=0 scripts/bench-sparsity.sh ...   only the repair rows
 #   REPAIR=0 scripts/bench-sparsity.sh ...     only the sparsity rows
+#   QUANT=1 SPARSITY=0 REPAIR=0 scripts/bench-sparsity.sh ...
+#       only GPTQ against RTN at INT4 block 32 (MLP evaluated on seed 2;
+#       Convs in format=qdq; DAMP=0.1 sets GPTQ's damp=)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -87,5 +90,25 @@ if [ "${REPAIR:-1}" != 0 ]; then
     read -r after took <<<"$(measure "prune-channels(ratio=0.25),repair($cal)")"
     factor=$(python3 -c "print(f'{$before/$after:.1f}' if $after > 0 else 'n/a')")
     printf '| %s | prune-channels(ratio=0.25) | %.4f | %.4f | %sx | %.1f s |\n' "$name" "$before" "$after" "$factor" "$took"
+  done
+fi
+if [ "${QUANT:-0}" != 0 ]; then
+  echo
+  echo "| model | format | method | rel L2 (held out) | ratio to RTN | pass time |"
+  echo "|---|---|---|---|---|---|"
+  for name in $models; do
+    flags "$name"
+    [ "$name" = mlp ] && vflags=(--samples 4 --seed 2 --shape "input=64x64")
+    format=matmulnbits
+    case $name in ppocr-*) format=qdq ;; esac
+    base=""
+    for method in rtn gptq; do
+      p="quantize(type=int4,block=32,format=$format,method=$method"
+      [ $method = gptq ] && p="$p,damp=${DAMP:-0.01},$cal"
+      read -r err took <<<"$(measure "$p)")"
+      [ $method = rtn ] && base=$err
+      ratio=$(python3 -c "print(f'{$err/$base:.2f}')")
+      printf '| %s | %s | %s | %.4f | %s | %.1f s |\n' "$name" "$format" "$method" "$err" "$ratio" "$took"
+    done
   done
 fi

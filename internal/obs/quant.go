@@ -16,8 +16,10 @@ type QuantOptions struct {
 	// the layout of MatMulNBits blocks and of blocked DequantizeLinear
 	// (the last group may be shorter).
 	Group int
-	// Symmetric fixes the zero point at 2^(Bits−1) and scales by the
-	// largest magnitude; otherwise the range [min(0, w), max(0, w)] is
+	// Symmetric fixes the zero point at 2^(Bits−1) and maps the value of
+	// largest magnitude to code 0 (−2^(Bits−1) after the zero point), so
+	// all codes are used (the scale is negative when that value is
+	// positive); otherwise the range [min(0, w), max(0, w)] is
 	// mapped onto the codes.
 	Symmetric bool
 	// ActOrder (GPTQ only) visits columns by decreasing H_jj, so the
@@ -82,12 +84,20 @@ func (q *Quantized) setParams(r, g int, v []float32, symmetric bool) {
 	}
 	var scale, zero float64
 	if symmetric {
-		m := math.Max(-lo, hi)
-		if m == 0 {
-			m = 1
+		// The extreme maps to the most negative code, as ONNX Runtime's
+		// blockwise quantizer does: the scale is negative when the
+		// extreme is positive, and the opposite extreme, when as large,
+		// saturates one step short.
+		half := float64(int(1) << (q.Bits - 1))
+		ext := lo
+		if hi > -lo {
+			ext = hi
 		}
-		scale = 2 * m / maxq
-		zero = float64(int(1) << (q.Bits - 1))
+		if ext == 0 {
+			ext = -half
+		}
+		scale = -ext / half
+		zero = half
 	} else {
 		if lo == 0 && hi == 0 {
 			lo, hi = -1, 1

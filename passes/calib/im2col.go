@@ -186,3 +186,22 @@ func Im2Col(x *ort.Tensor, c Conv) ([]Matrix, error) {
 	}
 	return out, nil
 }
+
+// TapMajor returns, for a kernel of taps positions over features input
+// channels (per group), the Im2Col column (channel outer, tap inner) of
+// every column of the weight's passes.Matrix view (tap outer, channel
+// inner): perm[tap*features+f] = f*taps+tap. It is nil when the orders
+// agree (one tap or one channel). Matrix.Columns(perm) reorders an Im2Col
+// matrix to the weight's column order.
+func TapMajor(features, taps int) []int {
+	if features == 1 || taps == 1 {
+		return nil
+	}
+	perm := make([]int, features*taps)
+	for t := range taps {
+		for f := range features {
+			perm[t*features+f] = f*taps + t
+		}
+	}
+	return perm
+}

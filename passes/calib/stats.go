@@ -19,6 +19,21 @@ type Matrix struct {
 // Row returns row i.
 func (x Matrix) Row(i int) []float32 { return x.Data[i*x.Cols : (i+1)*x.Cols] }
 
+// Columns returns a new matrix whose column k is x's column idx[k], or
+// zero where idx[k] is negative (padding).
+func (x Matrix) Columns(idx []int) Matrix {
+	out := Matrix{Rows: x.Rows, Cols: len(idx), Data: make([]float32, x.Rows*len(idx))}
+	for r := range x.Rows {
+		src, dst := x.Row(r), out.Row(r)
+		for k, j := range idx {
+			if j >= 0 {
+				dst[k] = src[j]
+			}
+		}
+	}
+	return out
+}
+
 // values returns the Rows×Cols values of x.
 func (x Matrix) values() ([]float32, error) {
 	if x.Rows < 0 || x.Cols <= 0 || len(x.Data) != x.Rows*x.Cols {

@@ -88,7 +88,7 @@ func prepare(m *graph.Model, L Layer) (*layer, error) {
 				return nil, fmt.Errorf("%s: kernel %dx%d does not match weight %v", n, c.KH, c.KW, dims)
 			}
 			u.conv = &c
-			l.perm = tapMajor(L.Matrix.Features, c.KH*c.KW)
+			l.perm = calib.TapMajor(L.Matrix.Features, c.KH*c.KW)
 		default:
 			return nil, fmt.Errorf("%s: calibrated sparsity does not handle %s", n, n.OpType())
 		}
@@ -98,22 +98,6 @@ func prepare(m *graph.Model, L Layer) (*layer, error) {
 		return nil, fmt.Errorf("no MatMul, Gemm or Conv multiplies it with an activation to calibrate on")
 	}
 	return l, nil
-}
-
-// tapMajor returns perm with perm[tap*features+f] = f*taps+tap: layout
-// Matrix column (tap outer, channel inner) to im2col column (channel
-// outer, tap inner); nil when the orders agree.
-func tapMajor(features, taps int) []int {
-	if features == 1 || taps == 1 {
-		return nil
-	}
-	perm := make([]int, features*taps)
-	for t := range taps {
-		for f := range features {
-			perm[t*features+f] = f*taps + t
-		}
-	}
-	return perm
 }
 
 // assignLevels sets each layer's level (calib.Levels; a layer with

@@ -2,30 +2,13 @@ package oneshot_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
-	"github.com/onnxopt/onnxopt/internal/synthdata"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/internal/testenv"
 	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/verify"
 )
-
-// realisticSet writes n samples of a synthdata kind drawn with seed to a
-// test-data folder and returns it.
-func realisticSet(t *testing.T, kind string, shape []int64, n int, seed int64) string {
-	t.Helper()
-	ss, err := synthdata.Generate(kind, shape, n, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d", kind, seed))
-	k, _ := synthdata.Lookup(kind)
-	if err := synthdata.WriteDir(dir, k.Input, ss); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // relL2On returns the relative L2 error of cand's first output against
 // ref's on the inputs in dir.
@@ -57,8 +40,8 @@ type realisticCase struct {
 func (c realisticCase) run(t *testing.T) {
 	runtime(t)
 	orig := testenv.Model(t, c.model)
-	cal := realisticSet(t, c.kind, c.shape, c.calib, 1)
-	ev := realisticSet(t, c.kind, c.shape, c.eval, 2)
+	cal := passtest.RealisticSet(t, c.kind, c.shape, c.calib, 1)
+	ev := passtest.RealisticSet(t, c.kind, c.shape, c.eval, 2)
 	for _, pat := range []struct{ name, magnitude, calibrated string }{
 		{"50%", "prune(sparsity=0.5)", "prune(sparsity=0.5,method=%s,calib=%s,samples=%d)"},
 		{"2:4", "nm", "nm(method=%s,calib=%s,samples=%d)"},

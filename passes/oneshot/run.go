@@ -186,7 +186,7 @@ func (l *layer) add(u use, x *ort.Tensor) error {
 		}
 		if l.perm != nil {
 			for i, a := range mats {
-				mats[i] = permute(a, l.perm)
+				mats[i] = a.Columns(l.perm)
 			}
 		}
 	}
@@ -208,18 +208,4 @@ func (l *layer) add(u use, x *ort.Tensor) error {
 		}
 	}
 	return nil
-}
-
-// permute returns a with column k taken from column perm[k], in place of
-// a (the im2col matrix is the caller's own).
-func permute(a calib.Matrix, perm []int) calib.Matrix {
-	tmp := make([]float32, a.Cols)
-	for r := range a.Rows {
-		row := a.Row(r)
-		for k, j := range perm {
-			tmp[k] = row[j]
-		}
-		copy(row, tmp)
-	}
-	return a
 }

@@ -28,6 +28,11 @@
 //     output channel for 8-bit) on calibration activations captured
 //     through ONNX Runtime, stage by stage so that each layer sees the
 //     outputs of the already quantized layers before it (gptq.go).
+//     With format=qdq, 4-bit Conv weights are blocked along the input
+//     channels at each kernel tap (DequantizeLinear axis=1; scales
+//     [M, ceil(C/group/block), kh, kw]) and GPTQ fits them on the im2col
+//     Hessian in that column order; depthwise Convs stay float
+//     (convblock.go).
 //     gather=true also stores embedding tables read by Gather as
 //     com.microsoft.GatherBlockQuantized in the MatMulNBits layout, so a
 //     table shared with a Gemm(transB=1) head is stored once (gather.go).

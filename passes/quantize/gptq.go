@@ -15,20 +15,23 @@ import (
 // (after the linear layers, so that a table shared with a GPTQ-fitted
 // head reuses the head's codes).
 //
-// With method=gptq the MatMul and Gemm targets of the main graph are
-// fitted in stages: a target's stage is the largest number of targets on
-// a path from the graph inputs to it, so the targets of one stage never
-// feed each other and their inputs are computed by the already quantized
-// earlier stages. Each stage runs the calibration samples once through
-// ONNX Runtime to gather H = 2/n XᵀX of every distinct input (q, k and v
-// projections share one), then quantizes its targets with GPTQ. Targets
-// in subgraphs and Conv weights are rounded to nearest.
+// With method=gptq the MatMul and Gemm targets of the main graph (and,
+// in 4 bits with format=qdq, its Conv targets) are fitted in stages: a
+// target's stage is its calib.Levels level, the number of targets on the
+// longest path from the graph inputs to it, so the targets of one stage
+// never feed each other and their inputs are computed by the already
+// quantized earlier stages. Each stage runs the calibration samples once
+// through ONNX Runtime to gather H = 2/n XᵀX of every distinct input (q,
+// k and v projections share one; a Conv's input is unfolded by
+// calib.Im2Col, one H per conv group), then quantizes its targets with
+// GPTQ. Targets in subgraphs are rounded to nearest, and so are Conv
+// weights in the other forms.
 func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (string, error)) error {
 	if q.cfg.gptq {
 		if err := q.cfg.calib.Check(ort.InputSpecs(q.m.ToProto())); err != nil {
 			return err
 		}
-		stages, rest, err := stagesOf(q.m.Graph, targets)
+		stages, rest, err := q.stagesOf(targets)
 		if err != nil {
 			return err
 		}
@@ -39,7 +42,7 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 			if err := q.eachTarget(st, fn); err != nil {
 				return err
 			}
-			q.hess = nil
+			q.hess, q.convHess = nil, nil
 		}
 		targets = rest
 	}
@@ -52,42 +55,37 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 	return nil
 }
 
-// stagesOf splits the targets of g (MatMul and Gemm) into stages (see
-// weightOnly), in graph order; rest are the other targets.
-func stagesOf(g *graph.Graph, targets []*graph.Node) (stages [][]*graph.Node, rest []*graph.Node, err error) {
+// fitsConv reports whether GPTQ fits Conv weights: only the 4-bit
+// blocked DequantizeLinear form has them.
+func (q *quantizer) fitsConv() bool { return q.cfg.typ.bits == 4 && q.cfg.format == "qdq" }
+
+// stagesOf splits the targets GPTQ fits (MatMul and Gemm of the main
+// graph, and Convs whose weight fits convBlocks when fitsConv) into stages (see weightOnly), in graph
+// order; rest are the other targets.
+func (q *quantizer) stagesOf(targets []*graph.Node) (stages [][]*graph.Node, rest []*graph.Node, err error) {
+	g := q.m.Graph
 	if err := g.Sort(); err != nil {
 		return nil, nil, err
 	}
-	fit := map[*graph.Node]bool{}
+	var fit []*graph.Node
 	for _, n := range targets {
-		if n.Graph() == g && (n.OpType() == "MatMul" || n.OpType() == "Gemm") {
-			fit[n] = true
+		op := n.OpType()
+		conv := op == "Conv" && q.fitsConv()
+		if conv {
+			c, _, _ := convBlocksOf(n, q.cfg.block)
+			conv = c != nil // else left float, feeding no stage
+		}
+		if n.Graph() == g && (op == "MatMul" || op == "Gemm" || conv) {
+			fit = append(fit, n)
 		} else {
 			rest = append(rest, n)
 		}
 	}
-	// after[n]: the most targets on a path ending at n, n included.
-	after := map[*graph.Node]int{}
-	level := map[*graph.Node]int{}
-	for _, n := range g.Nodes {
-		l := 0
-		for _, v := range n.Inputs() {
-			if v == nil {
-				continue
-			}
-			if p, _ := v.Producer(); p != nil {
-				l = max(l, after[p])
-			}
-		}
-		level[n], after[n] = l, l
-		if fit[n] {
-			after[n] = l + 1
-		}
+	level, err := calib.Levels(q.m, fit)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, n := range g.Nodes {
-		if !fit[n] {
-			continue
-		}
+	for _, n := range fit {
 		for len(stages) <= level[n] {
 			stages = append(stages, nil)
 		}
@@ -97,12 +95,33 @@ func stagesOf(g *graph.Graph, targets []*graph.Node) (stages [][]*graph.Node, re
 }
 
 // fitStage captures the inputs of the stage's targets on the calibration
-// samples and sets q.hess to each target's Hessian.
+// samples and sets q.hess and q.convHess to each target's Hessians.
 func (q *quantizer) fitStage(stage []*graph.Node) error {
 	q.hess = map[*graph.Node]*obs.Hessian{}
-	byName := map[string]*obs.Hessian{}
+	q.convHess = map[*graph.Node][]*obs.Hessian{}
+	sinks := map[string][]func(*ort.Tensor) error{}
 	var names []string
+	sink := func(x string, f func(*ort.Tensor) error) {
+		if sinks[x] == nil {
+			names = append(names, x)
+		}
+		sinks[x] = append(sinks[x], f)
+	}
+	byName := map[string]*obs.Hessian{}
 	for _, n := range stage {
+		if n.OpType() == "Conv" {
+			c, _, err := convBlocksOf(n, q.cfg.block)
+			if err != nil || c == nil {
+				continue // left to fn, which says why
+			}
+			hs := make([]*obs.Hessian, c.groups())
+			for g := range hs {
+				hs[g] = obs.NewHessian(c.cols())
+			}
+			q.convHess[n] = hs
+			sink(n.Input(0).Name, func(x *ort.Tensor) error { return c.add(hs, x) })
+			continue
+		}
 		x, w := n.Input(0), n.Input(1)
 		if x == nil || x.IsConstant() || w == nil || w.Const() == nil || n.AttrInt("transA", 0) != 0 {
 			continue // left to fn, which says why
@@ -116,7 +135,16 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		if h == nil {
 			h = obs.NewHessian(k)
 			byName[x.Name] = h
-			names = append(names, x.Name)
+			sink(x.Name, func(x *ort.Tensor) error {
+				rows, err := calib.Rows(x)
+				if err != nil {
+					return err
+				}
+				if rows.Cols != h.Cols() {
+					return fmt.Errorf("%d features, the weight %d", rows.Cols, h.Cols())
+				}
+				return h.Add(rows.Data)
+			})
 		} else if h.Cols() != k {
 			continue
 		}
@@ -133,24 +161,25 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 	}
 	defer c.Close()
 	return c.Each(func(_ int, name string, x *ort.Tensor) error {
-		rows, err := calib.Rows(x)
-		if err != nil {
-			return fmt.Errorf("calibration: %s: %w", name, err)
+		for _, f := range sinks[name] {
+			if err := f(x); err != nil {
+				return fmt.Errorf("calibration: %s: %w", name, err)
+			}
 		}
-		h := byName[name]
-		if rows.Cols != h.Cols() {
-			return fmt.Errorf("calibration: %s has %d features, its weight %d", name, rows.Cols, h.Cols())
-		}
-		return h.Add(rows.Data)
+		return nil
 	})
 }
 
-// blocked quantizes w ([K, N] when kMajor, else [N, K]) in blocks along K
-// for node, with scales stored in float type st: by GPTQ when the node has
-// calibration statistics (its float32 scales then rounded to st), else to
-// nearest. how names the method, for reports.
-func (q *quantizer) blocked(node *graph.Node, w []float32, k, n int, kMajor bool, st int32) (b *blocked, how string, err error) {
-	h := q.hess[node]
+// blocked is blockedWith node's calibration statistics (nil without).
+func (q *quantizer) blocked(node *graph.Node, w []float32, k, n int, kMajor bool, st int32) (*blocked, string, error) {
+	return q.blockedWith(q.hess[node], w, k, n, kMajor, st)
+}
+
+// blockedWith quantizes w ([K, N] when kMajor, else [N, K]) in blocks
+// along K, with scales stored in float type st: by GPTQ on Hessian h when
+// there is one (its float32 scales then rounded to st), else to nearest.
+// how names the method, for reports.
+func (q *quantizer) blockedWith(h *obs.Hessian, w []float32, k, n int, kMajor bool, st int32) (b *blocked, how string, err error) {
 	if h == nil {
 		b, err = quantizeBlocked(w, k, n, q.cfg.block, kMajor, q.cfg.typ, q.cfg.symmetric, st)
 		return b, "rtn", err
@@ -202,7 +231,7 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 		}
 	}
 	opts := obs.QuantOptions{Bits: q.cfg.typ.bits, Group: group, Symmetric: q.cfg.symmetric, ActOrder: true}
-	return obs.GPTQ(h, ow, opts, obs.SweepOptions{})
+	return obs.GPTQ(h, ow, opts, obs.SweepOptions{Damp: q.cfg.damp})
 }
 
 // gptqChannels is quantizeTensor for a 2-D MatMul or Gemm weight with

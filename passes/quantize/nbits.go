@@ -11,11 +11,13 @@ import (
 
 // nbits quantizes a MatMul or Gemm weight to 4 bits in blocks along K:
 // as com.microsoft.MatMulNBits (format=matmulnbits) or as a blocked
-// opset-21 DequantizeLinear feeding the original op (format=qdq).
+// opset-21 DequantizeLinear feeding the original op (format=qdq). A Conv
+// weight takes the second form only, in blocks along its input channels
+// (convblock.go).
 func (q *quantizer) nbits(n *graph.Node) (_ string, err error) {
 	var out *graph.Value // the output MatMulNBits computes
 	if n.OpType() == "Conv" {
-		return "4-bit quantization covers MatMul and Gemm; Conv stays float (use an 8-bit type)", nil
+		return q.blockedConv(n) // convblock.go
 	}
 	l, why, err := q.asLinear(n)
 	if l == nil {

@@ -22,11 +22,12 @@ var Pass = &passes.Pass{
 		{Name: "per-channel", Kind: passes.Bool, Default: "true", Doc: "one scale per output channel of each weight (else one per tensor)"},
 		{Name: "symmetric", Kind: passes.Bool, Default: "true", Doc: "weight ranges centred on zero (no zero point)"},
 		{Name: "block", Kind: passes.Int, Default: "32", Doc: "4-bit block size along K: 16, 32, 64 or 128"},
-		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear"},
+		{Name: "format", Kind: passes.Enum, Default: "matmulnbits", Values: []string{"matmulnbits", "qdq"}, Doc: "4-bit form: com.microsoft.MatMulNBits, or opset-21 blocked DequantizeLinear (the only one for Conv: blocks along the input channels; depthwise Convs stay float)"},
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
 		{Name: "include", Kind: passes.List, Doc: "only nodes or weights whose name matches one of these globs ('*' and '?' wildcards); empty means all"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
+		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=gptq: fraction of the mean Hessian diagonal added to it before factoring (more regularises layers with few calibration rows per feature)"},
 		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
 		{Name: "accuracy-level", Kind: passes.Int, Default: "4", Doc: "MatMulNBits accuracy_level: 0 (unset), 1 (float32), 2 (float16), 3 (bfloat16) or 4 (int8 activations, the fast one on CPU)"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
@@ -62,7 +63,8 @@ type config struct {
 	calib      calib.Config // static mode's calibration samples
 	method     string
 	percentile float64
-	gptq       bool // weight-only, method=gptq
+	gptq       bool    // weight-only, method=gptq
+	damp       float64 // method=gptq: Hessian dampening
 	gather     bool
 	accuracy   int  // MatMulNBits accuracy_level
 	dynConv    bool // dynamic mode: Conv as ConvInteger
@@ -85,6 +87,7 @@ func parseConfig(a passes.Args) (*config, error) {
 		method:     a.String("method"),
 		percentile: a.Float("percentile"),
 		gptq:       a.String("method") == "gptq",
+		damp:       a.Float("damp"),
 		gather:     a.Bool("gather"),
 		accuracy:   int(a.Int("accuracy-level")),
 		dynConv:    a.Bool("dynamic-conv"),
@@ -111,6 +114,9 @@ func parseConfig(a passes.Args) (*config, error) {
 		if !slices.Contains(supportedOps, op) {
 			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
 		}
+	}
+	if !(c.damp > 0 && c.damp < 1e6) {
+		return nil, fmt.Errorf("damp=%s: want a number > 0", a.String("damp"))
 	}
 	if err := c.checkWeightOnly(a.String("method")); err != nil {
 		return nil, err
@@ -167,7 +173,10 @@ type quantizer struct {
 	qcache map[cacheKey]*quantized
 	forms  map[cacheKey]*nbitsForm      // 4-bit forms shared by MatMulNBits and GatherBlockQuantized
 	hess   map[*graph.Node]*obs.Hessian // method=gptq: the current stage's activation statistics
-	done   int
+	// convHess: the same for 4-bit Convs, one per conv group, columns
+	// in convBlocks' padded order.
+	convHess map[*graph.Node][]*obs.Hessian
+	done     int
 
 	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts
 	casts        int // Casts inserted, counted by reason

@@ -1,0 +1,83 @@
+package quantize
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
+	"github.com/onnxopt/onnxopt/internal/testenv"
+	"github.com/onnxopt/onnxopt/onnx"
+	"github.com/onnxopt/onnxopt/ort"
+)
+
+// gptqRatio quantizes ref to int4 (block 32) with RTN and with GPTQ
+// calibrated by calib (pass options), and returns GPTQ's held-out
+// relative L2 over RTN's on eval. Every weight GPTQ's report lists must
+// have been fitted.
+func gptqRatio(t *testing.T, ref *onnx.ModelProto, format, calib string, eval [][]ort.Value) float64 {
+	t.Helper()
+	typ := "type=int4,block=32,format=" + format
+	rtn, _ := apply(t, ref, "quantize("+typ+",method=rtn)")
+	gptq, rep := apply(t, ref, "quantize("+typ+",method=gptq,"+calib+")")
+	for _, tr := range rep.Tensors {
+		if !strings.Contains(tr.Detail, "gptq") {
+			t.Errorf("%s: %s, not fitted by GPTQ", tr.Name, tr.Detail)
+		}
+	}
+	dr, _ := compareOn(t, ref, rtn, eval)
+	dg, _ := compareOn(t, ref, gptq, eval)
+	ratio := dg.RelL2 / dr.RelL2
+	t.Logf("%s: %d weights, held-out rel L2 rtn %.4f, gptq %.4f (%.2fx)", format, len(rep.Tensors), dr.RelL2, dg.RelL2, ratio)
+	return ratio
+}
+
+// TestGPTQPlantedMLP: on the MLP with planted outlier features (the one
+// the calibrated-sparsity tests use), GPTQ INT4 at block 32 keeps the
+// output error at most 0.7x rounding to nearest's (issue #13), on
+// random inputs drawn with seed 2 after calibrating on seed 1.
+func TestGPTQPlantedMLP(t *testing.T) {
+	testenv.Runtime(t)
+	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
+	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	for _, format := range []string{"matmulnbits", "qdq"} {
+		if r := gptqRatio(t, ref, format, "samples=8,shapes=input:64x64", eval); r > 0.7 {
+			t.Errorf("%s: GPTQ error is %.2fx RTN's, want <= 0.7", format, r)
+		}
+	}
+}
+
+// TestGPTQRealistic holds the same bar on PP-OCR's direction classifier
+// (its Convs in blocks along the input channels, format=qdq) and
+// openWakeWord's hello_deepa, calibrated and evaluated on synthdata sets
+// drawn with seeds 1 and 2 (BENCHMARKS.md, "GPTQ INT4 on realistic
+// inputs"; ppocr-det is measured there, not here: its capture is slow).
+func TestGPTQRealistic(t *testing.T) {
+	testenv.Heavy(t)
+	testenv.Runtime(t)
+	for _, c := range []struct {
+		model, kind, format string
+		shape               []int64
+		calib, eval         int
+	}{
+		{"ppocr-cls", "ppocr-cls", "qdq", []int64{1, 3, 48, 192}, 32, 16},
+		{"hello_deepa", "wakeword", "matmulnbits", []int64{1, 25, 96}, 256, 64},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			path := testenv.Model(t, c.model+".onnx")
+			ref, err := onnx.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cal := passtest.RealisticSet(t, c.kind, c.shape, c.calib, 1)
+			ev, err := ort.ReadInputDir(passtest.RealisticSet(t, c.kind, c.shape, c.eval, 2), ort.InputSpecs(ref))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := gptqRatio(t, ref, c.format, fmt.Sprintf("calib=%s,samples=%d", cal, c.calib), ev); r > 0.7 {
+				t.Errorf("GPTQ error is %.2fx RTN's, want <= 0.7", r)
+			}
+		})
+	}
+}
