@@ -197,3 +197,38 @@ func TestDynamicConvRaisesOpset(t *testing.T) {
 		t.Errorf("cosine %.4f, want >= 0.98", c[0])
 	}
 }
+
+// TestFloat16RaisedOpsetClip: raising a float16 ppocr-cls (opset 9) to
+// opset 21 for 4-bit Conv weights turns Clip's min/max attributes into
+// float16 inputs (Clip binds them to its input's type); float32 bounds
+// made ONNX Runtime refuse the model.
+func TestFloat16RaisedOpsetClip(t *testing.T) {
+	ref, err := onnx.ReadFile(testenv.Model(t, "ppocr-cls.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := half(t, ref)
+	q, _ := apply(t, h, "quantize(type=int4,format=qdq)")
+	if got := opsetOf(q); got != 21 {
+		t.Fatalf("opset %d, want 21", got)
+	}
+	types := initTypes(q)
+	clips := 0
+	for _, n := range q.GetGraph().GetNode() {
+		if n.GetOpType() != "Clip" {
+			continue
+		}
+		clips++
+		for _, in := range n.GetInput()[1:] {
+			if dt, ok := types[in]; in != "" && ok && dt != int32(onnx.TensorProto_FLOAT16) {
+				t.Errorf("Clip %s bound %s is %s, want float16", n.GetName(), in, onnx.DataTypeName(dt))
+			}
+		}
+	}
+	if clips == 0 {
+		t.Fatal("no Clip in ppocr-cls")
+	}
+	if c := cosines(t, h, q, 1, ort.Shapes{"x": {1, 3, 48, 192}}); c[0] < 0.9 {
+		t.Errorf("cosine %.4f against the float16 model, want >= 0.9", c[0])
+	}
+}

@@ -51,8 +51,12 @@ func (q *quantizer) needOpset(v int64, what string) error {
 		return fmt.Errorf("%s needs opset %d, but the model is at opset %d and these nodes would change meaning if it were raised: %s (onnxopt cannot convert them yet; exclude= the nodes that need the higher opset, or export the model at opset %d)",
 			what, v, cur, strings.Join(bad, ", "), v)
 	}
+	types, err := graph.ElemTypes(q.m.Graph)
+	if err != nil {
+		return err
+	}
 	for _, n := range todo {
-		upgrade(n)
+		upgrade(n, types[n.Input(0)])
 	}
 	q.m.SetOpset("", v)
 	if ir := q.m.Proto.GetIrVersion(); ir < irFor(v) {
@@ -103,19 +107,29 @@ func canUpgrade(n *graph.Node) bool {
 
 // upgrade rewrites a node canUpgrade accepted: Clip's min/max and Slice's
 // starts/ends/axes attributes become inputs; Softmax-like ops need nothing.
-func upgrade(n *graph.Node) {
+// dt is the element type of the node's first input (0 if unknown).
+func upgrade(n *graph.Node, dt int32) {
 	g := n.Graph()
 	name := n.Name()
 	switch n.OpType() {
 	case "Clip":
-		lo, hi := n.AttrFloat("min", float32(-3.4028234663852886e38)), n.AttrFloat("max", float32(3.4028234663852886e38))
+		// The bounds become inputs of the type Clip works in (T binds
+		// them to the input's: a float16 model needs float16 bounds); a
+		// bound the node did not set stays an absent optional input.
+		if dt != tFloat16 && dt != int32(onnx.TensorProto_DOUBLE) {
+			dt = tFloat
+		}
 		if name == "" {
 			name = "clip"
 		}
-		n.RemoveAttr("min")
-		n.RemoveAttr("max")
-		n.SetInput(1, floatInit(g, name+"_min", nil, []float32{lo}))
-		n.SetInput(2, floatInit(g, name+"_max", nil, []float32{hi}))
+		for i, a := range []string{"min", "max"} {
+			if n.Attr(a) != nil {
+				n.SetInput(1+i, floatInitAs(g, name+"_"+a, nil, []float32{n.AttrFloat(a, 0)}, dt))
+				n.RemoveAttr(a)
+			} else if i == 0 {
+				n.SetInput(1, nil)
+			}
+		}
 	case "Slice":
 		starts, ends, axes := n.AttrInts("starts"), n.AttrInts("ends"), n.AttrInts("axes")
 		if name == "" {
