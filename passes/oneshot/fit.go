@@ -26,21 +26,25 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	}
 	g := l.groups()
 	per, cols := l.Matrix.Rows/g, l.Matrix.Cols
+	ws := make([]obs.Weight, g)
 	for i := range g {
-		w := obs.Weight{Rows: per, Cols: cols, Data: full[i*per*cols : (i+1)*per*cols]}
-		var out obs.Weight
-		if cfg.Method == SparseGPT {
-			out, err = obs.SparseGPT(l.hess[i], w, l.Pattern, cfg.Sweep)
-		} else {
-			out, err = obs.WandaNorms(l.norms[i].Norms(), w, l.Pattern)
+		ws[i] = obs.Weight{Rows: per, Cols: cols, Data: full[i*per*cols : (i+1)*per*cols]}
+	}
+	var outs []obs.Weight
+	if cfg.Method == SparseGPT {
+		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, cfg.Sweep)
+	} else {
+		norms := make([][]float64, g)
+		for i, n := range l.norms {
+			norms[i] = n.Norms()
 		}
-		if err != nil {
-			if g > 1 {
-				err = fmt.Errorf("conv group %d: %w", i, err)
-			}
-			return nil, err
-		}
-		copy(w.Data, out.Data)
+		outs, err = obs.WandaGroups(norms, ws, l.Pattern)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range ws {
+		copy(w.Data, outs[i].Data)
 	}
 	l.hess, l.norms = nil, nil
 	next := make([]float32, len(vals))

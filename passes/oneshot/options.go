@@ -30,7 +30,7 @@ type Config struct {
 const (
 	MaskDefault = "auto"  // the method's paper: layer for sparsegpt, row for wanda
 	MaskRow     = "row"   // every output row loses the same fraction
-	MaskLayer   = "layer" // weights ranked over the whole matrix (per conv group)
+	MaskLayer   = "layer" // weights ranked over the whole layer, all conv groups together
 )
 
 // Options returns method=, damp=, blocksize= and the calibration options,
