@@ -24,7 +24,21 @@ type Config struct {
 	// method's own choice resolved: obs.Layer for SparseGPT, obs.Row for
 	// Wanda unless asked otherwise. It replaces a Layer's DefaultScope.
 	Scope obs.Scope
+	// Layers is how an unstructured fraction is spread over the layers
+	// (layers=, prune only): Uniform or OWL.
+	Layers string
 }
+
+// Values of prune's layers= option.
+const (
+	Uniform = "uniform" // every layer to the sparsity
+	OWL     = "owl"     // outlier-weighted layer-wise sparsity, the same overall
+)
+
+// LayersOption is prune's layers= option: how a calibrated unstructured
+// sparsity is spread over the layers (N:M has no choice to make).
+var LayersOption = passes.Option{Name: "layers", Kind: passes.Enum, Values: []string{Uniform, OWL}, Default: Uniform,
+	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform), or owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, sparsities spread over ±0.08, the same fraction of all weights removed"}
 
 // Values of the mask= option.
 const (

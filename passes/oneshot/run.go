@@ -63,6 +63,11 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	if err := assignLevels(m, ls); err != nil {
 		return nil, err
 	}
+	if cfg.Layers == OWL {
+		if err := owl(ctx, m, ls, cfg); err != nil {
+			return nil, err
+		}
+	}
 	byLevel := slices.Clone(ls)
 	slices.SortStableFunc(byLevel, func(a, b *layer) int { return a.level - b.level })
 	results := map[*layer]*Result{}
