@@ -25,7 +25,7 @@ type Config struct {
 	// Wanda unless asked otherwise. It replaces a Layer's DefaultScope.
 	Scope obs.Scope
 	// Layers is how an unstructured fraction is spread over the layers
-	// (layers=, prune only): Uniform or OWL.
+	// (layers=, prune only): Uniform, OWL or Error.
 	Layers string
 }
 
@@ -33,12 +33,13 @@ type Config struct {
 const (
 	Uniform = "uniform" // every layer to the sparsity
 	OWL     = "owl"     // outlier-weighted layer-wise sparsity, the same overall
+	Error   = "error"   // weights ranked over all layers by their share of their layer's output error
 )
 
 // LayersOption is prune's layers= option: how a calibrated unstructured
 // sparsity is spread over the layers (N:M has no choice to make).
-var LayersOption = passes.Option{Name: "layers", Kind: passes.Enum, Values: []string{Uniform, OWL}, Default: Uniform,
-	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform), or owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, sparsities spread over ±0.08, the same fraction of all weights removed"}
+var LayersOption = passes.Option{Name: "layers", Kind: passes.Enum, Values: []string{Uniform, OWL, Error}, Default: Uniform,
+	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform); owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, sparsities spread over ±0.08; error: each layer's sparsity from ranking w²·‖X_j‖² over its layer's total across all layers (the least estimated relative output error); the same fraction of all weights removed"}
 
 // Values of the mask= option.
 const (

@@ -63,8 +63,8 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	if err := assignLevels(m, ls); err != nil {
 		return nil, err
 	}
-	if cfg.Layers == OWL {
-		if err := owl(ctx, m, ls, cfg); err != nil {
+	if cfg.Layers != "" && cfg.Layers != Uniform {
+		if err := spread(ctx, m, ls, cfg); err != nil {
 			return nil, err
 		}
 	}
