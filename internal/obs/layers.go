@@ -75,64 +75,101 @@ func OWLSparsities(ratios []float64, sizes []int64, s, lambda float64) []float64
 	return out
 }
 
-// ErrorSparsities returns per-layer sparsities that remove s of all the
-// layers' weights where their estimated share of their layer's output
-// error is least: weight (r, j) of layer l scores w_rj²·‖X_j‖² over the
-// layer's Σ w²·‖X‖² (Wanda's estimate of the output energy it carries,
-// relative to the layer's), the round(s·N) smallest scores of all layers
-// together are removed, and layer l's sparsity is its share of them. It
-// minimizes the sum of the layers' relative output errors under that
-// estimate, where a uniform sparsity gives every layer the same count
-// whatever its error. norms[l][g] are the feature norms of group g of
-// layer l (as WandaGroups takes them). Memory: one float32 per weight.
-func ErrorSparsities(norms [][][]float64, ws [][]Weight, s float64) ([]float64, error) {
+// WandaShares returns Wanda's estimate of every weight's share of its
+// layer's output error, (w_rj·‖X_j‖)² over the layer's sum, for
+// SpreadSparsity; norms[g] are group g's feature norms (as WandaGroups
+// takes them).
+func WandaShares(norms [][]float64, ws []Weight) ([]float32, error) {
 	if len(norms) != len(ws) {
-		return nil, fmt.Errorf("error sparsities: %d layers of norms for %d weights", len(norms), len(ws))
+		return nil, fmt.Errorf("wanda shares: %d norm vectors for %d groups", len(norms), len(ws))
 	}
-	sorted := make([][]float32, len(ws))
-	total := 0
-	for l, gs := range ws {
-		if len(norms[l]) != len(gs) {
-			return nil, fmt.Errorf("error sparsities: layer %d has %d norm vectors for %d groups", l, len(norms[l]), len(gs))
+	var sc []float64
+	sum := 0.0
+	for g, w := range ws {
+		if err := w.check("wanda shares"); err != nil {
+			return nil, err
 		}
-		var sc []float32
-		sum := 0.0
-		for g, w := range gs {
-			if err := w.check("error sparsities"); err != nil {
-				return nil, err
-			}
-			if len(norms[l][g]) != w.Cols {
-				return nil, fmt.Errorf("error sparsities: layer %d: weight has %d input features, %d norms", l, w.Cols, len(norms[l][g]))
-			}
-			for i, v := range w.Data {
-				e := float64(v) * norms[l][g][i%w.Cols]
-				sc = append(sc, float32(e*e))
-				sum += e * e
-			}
+		if len(norms[g]) != w.Cols {
+			return nil, fmt.Errorf("wanda shares: weight has %d input features, %d norms", w.Cols, len(norms[g]))
 		}
+		for i, v := range w.Data {
+			e := float64(v) * norms[g][i%w.Cols]
+			sc = append(sc, e*e)
+			sum += e * e
+		}
+	}
+	return shares(sc, sum), nil
+}
+
+// SparseGPTShares returns the OBS estimate of every weight's share of its
+// layer's output error: its saliency w²/U_jj² as SparseGPT's sweep first
+// ranks it (U from the damped H of its group, o's dampening) over the
+// layer's output energy Σ_r w_r·H·w_rᵀ, for SpreadSparsity.
+func SparseGPTShares(hs []*Hessian, ws []Weight, o SweepOptions) ([]float32, error) {
+	if len(hs) != len(ws) {
+		return nil, fmt.Errorf("sparsegpt shares: %d Hessians for %d groups", len(hs), len(ws))
+	}
+	var sc []float64
+	sum := 0.0
+	for g, w := range ws {
+		if err := hs[g].ready(w, "sparsegpt shares"); err != nil {
+			return nil, err
+		}
+		f, wz, err := prepare(hs[g], w, o, nil, 1)
+		if err != nil {
+			return nil, fmt.Errorf("sparsegpt shares: %w", err)
+		}
+		s := make([]float64, len(w.Data))
+		for r := range w.Rows {
+			saliency(s[r*w.Cols:(r+1)*w.Cols], wz.Row(r), f.diag)
+		}
+		sc = append(sc, s...)
+		sum += hs[g].energy(w)
+	}
+	return shares(sc, sum), nil
+}
+
+// shares returns sc/sum as float32 (sc itself when sum is 0).
+func shares(sc []float64, sum float64) []float32 {
+	out := make([]float32, len(sc))
+	for i, v := range sc {
 		if sum > 0 {
-			for i := range sc {
-				sc[i] = float32(float64(sc[i]) / sum)
-			}
+			v /= sum
 		}
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// SpreadSparsity returns per-layer sparsities that remove s of all the
+// layers' weights where their shares of their layer's output error
+// (WandaShares, SparseGPTShares) are least: the round(s·N) smallest
+// shares of all layers together are removed, and layer l's sparsity is
+// its part of them (ties: the earlier layer first). Under the estimate
+// this minimizes the sum of the layers' relative output errors, where a
+// uniform sparsity gives every layer the same count whatever its error.
+// shares are sorted in place.
+func SpreadSparsity(shares [][]float32, s float64) []float64 {
+	total := 0
+	for _, sc := range shares {
 		slices.Sort(sc)
-		sorted[l] = sc
 		total += len(sc)
 	}
 	k := int(math.Round(s * float64(total)))
-	// below(t): how many scores of layer l are < t; find the smallest
-	// score t with Σ below(t) ≤ k < Σ below(next score) by bisection
-	// over the float32 bit patterns (scores are ≥ 0, so they order as
-	// their bits do).
+	below := func(sc []float32, t float32) int {
+		return sort.Search(len(sc), func(i int) bool { return sc[i] >= t })
+	}
 	count := func(t float32) int {
 		n := 0
-		for _, sc := range sorted {
-			n += sort.Search(len(sc), func(i int) bool { return sc[i] >= t })
+		for _, sc := range shares {
+			n += below(sc, t)
 		}
 		return n
 	}
+	// The largest t with count(t) ≤ k, by bisection over the float32
+	// bit patterns (shares are ≥ 0, so they order as their bits do).
 	lo, hi := uint32(0), math.Float32bits(float32(math.Inf(1)))
-	for lo < hi { // largest t with count(t) ≤ k
+	for lo < hi {
 		mid := lo + (hi-lo+1)/2
 		if count(math.Float32frombits(mid)) <= k {
 			lo = mid
@@ -141,16 +178,15 @@ func ErrorSparsities(norms [][][]float64, ws [][]Weight, s float64) ([]float64, 
 		}
 	}
 	t := math.Float32frombits(lo)
-	out := make([]float64, len(ws))
+	out := make([]float64, len(shares))
 	left := k - count(t)
-	for l, sc := range sorted {
-		kl := sort.Search(len(sc), func(i int) bool { return sc[i] >= t })
-		// Ties at t: the earlier layers take the remainder.
+	for l, sc := range shares {
+		kl := below(sc, t)
 		for left > 0 && kl < len(sc) && sc[kl] == t {
 			kl++
 			left--
 		}
-		out[l] = float64(kl) / float64(len(sc))
+		out[l] = float64(kl) / float64(max(len(sc), 1))
 	}
-	return out, nil
+	return out
 }

@@ -53,12 +53,12 @@ func TestOutlierRatio(t *testing.T) {
 	}
 }
 
-// TestErrorSparsities checks the spread against its definition: the
+// TestSpreadSparsity checks the spread against its definition: the
 // round(s·N) smallest of all layers' relative scores w²‖X_j‖²/Σ, counted
 // per layer, with the exact total; a layer whose energy sits in a few
 // weights loses more of the rest than a layer whose weights all carry
 // the same.
-func TestErrorSparsities(t *testing.T) {
+func TestSpreadSparsity(t *testing.T) {
 	spiky := randomWeight(4, 8, 51)
 	for r := range 4 {
 		spiky.Data[r*8] *= 40
@@ -72,10 +72,15 @@ func TestErrorSparsities(t *testing.T) {
 		norms[0][0][j] = 1 + float64(j%3)
 	}
 	const s = 0.45
-	got, err := ErrorSparsities(norms, ws, s)
-	if err != nil {
-		t.Fatal(err)
+	var sh [][]float32
+	for l := range ws {
+		x, err := WandaShares(norms[l], ws[l])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh = append(sh, x)
 	}
+	got := SpreadSparsity(sh, s)
 	type item struct {
 		score float64
 		layer int
@@ -117,5 +122,45 @@ func TestErrorSparsities(t *testing.T) {
 	}
 	if !(got[0] > got[2]) {
 		t.Errorf("sparsities %v: the spiky layer should lose more than the flat one", got)
+	}
+}
+
+// TestSparseGPTShares: the layer's output energy is Σ_r w_r·H·w_rᵀ
+// computed from the samples, with the Hessian kept as rows (few samples)
+// and as XᵀX (many), and the shares are the saliencies w²/U_jj² over it.
+func TestSparseGPTShares(t *testing.T) {
+	const c, rows = 12, 3
+	l := newLayer(c, 61)
+	w := randomWeight(rows, c, 62)
+	for _, n := range []int{2, 200} {
+		x := l.sample(n, 63)
+		h := hessianOf(t, x, c)
+		want := 0.0
+		for i := range n {
+			for r := range rows {
+				y := 0.0
+				for j := range c {
+					y += float64(x[i*c+j]) * float64(w.Data[r*c+j])
+				}
+				want += 2 * y * y / float64(n)
+			}
+		}
+		if got := h.energy(w); math.Abs(got-want) > 1e-6*want {
+			t.Errorf("%d samples: energy %v, want %v", n, got, want)
+		}
+		sh, err := SparseGPTShares([]*Hessian{h}, []Weight{w}, SweepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := newFactor(h, DefaultDamp, nil, DefaultBlockSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range w.Data {
+			s := float64(v) / float64(f.diag[i%c])
+			if e := s * s / want; math.Abs(float64(sh[i])-e) > 1e-5*e {
+				t.Fatalf("%d samples: share %d = %v, want %v", n, i, sh[i], e)
+			}
+		}
 	}
 }

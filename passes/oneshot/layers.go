@@ -9,12 +9,14 @@ import (
 )
 
 // spread sets the sparsity of every unstructured layer by cfg.Layers
-// (OWL or Error) from one capture of the dense model's feature norms,
-// before any layer is pruned: OWL by each layer's outlier ratio of Wanda
-// scores (obs.OWLSparsities), Error by ranking every weight's estimated
-// share of its layer's output error over all layers
-// (obs.ErrorSparsities). The pass report's layer_sparsity lists the
-// result.
+// (OWL or Error) from captures of the unpruned model, before any layer is
+// pruned: OWL by each layer's outlier ratio of Wanda scores
+// (obs.OWLSparsities, feature norms), Error by ranking every weight's
+// estimated share of its layer's output error over all layers
+// (obs.SpreadSparsity), estimated by the method's own score: Wanda's
+// from the feature norms, SparseGPT's OBS saliency from the Hessians
+// (captured in groups of up to MaxStatsBytes, each freed once scored).
+// The pass report's layer_sparsity lists the result.
 func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error {
 	var un []*layer
 	for _, l := range ls {
@@ -28,15 +30,15 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 	if len(un) == 0 {
 		return nil
 	}
-	wc := cfg
-	wc.Method = Wanda
-	if err := capture(m, un, wc); err != nil {
-		return err
-	}
 	s := un[0].Pattern.Sparsity
 	var sp []float64
 	switch cfg.Layers {
 	case OWL:
+		wc := cfg
+		wc.Method = Wanda
+		if err := capture(m, un, wc); err != nil {
+			return err
+		}
 		ratios := make([]float64, len(un))
 		sizes := make([]int64, len(un))
 		for i, l := range un {
@@ -52,20 +54,30 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 		}
 		sp = obs.OWLSparsities(ratios, sizes, s, obs.OWLLambda)
 	case Error:
-		norms := make([][][]float64, len(un))
-		ws := make([][]obs.Weight, len(un))
-		for i, l := range un {
-			var err error
-			if _, _, ws[i], err = l.matrices(); err != nil {
+		shares := make([][]float32, len(un))
+		for lo := 0; lo < len(un); {
+			hi := lo + statsBatch(un[lo:], cfg.Method)
+			if err := capture(m, un[lo:hi], cfg); err != nil {
 				return err
 			}
-			norms[i] = l.featureNorms()
-			l.norms = nil
+			for i := lo; i < hi; i++ {
+				l := un[i]
+				_, _, ws, err := l.matrices()
+				if err == nil {
+					if cfg.Method == SparseGPT {
+						shares[i], err = obs.SparseGPTShares(l.hess, ws, cfg.Sweep)
+					} else {
+						shares[i], err = obs.WandaShares(l.featureNorms(), ws)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
+				}
+				l.hess, l.norms = nil, nil
+			}
+			lo = hi
 		}
-		var err error
-		if sp, err = obs.ErrorSparsities(norms, ws, s); err != nil {
-			return err
-		}
+		sp = obs.SpreadSparsity(shares, s)
 	default:
 		return fmt.Errorf("layers=%s: want %s, %s or %s", cfg.Layers, Uniform, OWL, Error)
 	}
