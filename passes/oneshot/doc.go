@@ -36,6 +36,15 @@
 // one row of a few taps per group, keeps more taps in the channels that
 // matter instead of the same share of every channel.
 //
+// Config.Layers (prune's layers=) may spread an unstructured fraction
+// over the layers instead of giving it to each: Error ranks every
+// weight's estimated share of its layer's output error over all layers
+// (obs.SpreadSparsity; Wanda's or SparseGPT's own estimate), OWL follows
+// each layer's outlier ratio. Either takes one capture of the unpruned
+// model before the first level (feature norms, or for Error with
+// SparseGPT the Hessians, captured in groups of up to MaxStatsBytes) and
+// sets each layer's Pattern.Sparsity; the levels then run as above.
+//
 // Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
 // (groups included) in the main graph, float32 activations. Other uses
 // (ConvTranspose, batched MatMul weights, nodes inside subgraphs) are
