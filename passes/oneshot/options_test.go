@@ -24,6 +24,7 @@ func TestBadOptions(t *testing.T) {
 		"prune(sparsity=0.5,method=sparsegpt,mask=column)":  "mask",
 		"nm(method=wanda,calib=/no/such/folder)":            "calib",
 		"prune(sparsity=0.5,layers=owl)":                    "layers=owl",
+		"prune(sparsity=0.5,layers=error)":                  "layers=error",
 		"nm(method=wanda,layers=owl)":                       "layers",
 	} {
 		_, err := passes.Parse(text)

@@ -19,8 +19,8 @@ func configureMethod(a passes.Args, c *config) error {
 	}
 	c.method = oc
 	if oc.Method == oneshot.Magnitude {
-		if a.String("layers") == oneshot.OWL {
-			return fmt.Errorf("layers=owl needs method=wanda or sparsegpt (it weighs layers by calibration activations); scope=global spreads magnitude pruning over the layers")
+		if l := a.String("layers"); l != "" && l != oneshot.Uniform {
+			return fmt.Errorf("layers=%s needs method=wanda or sparsegpt (it weighs layers by calibration activations); scope=global spreads magnitude pruning over the layers", l)
 		}
 		return nil
 	}
