@@ -1,6 +1,10 @@
 // Package obs holds the numerical kernels of one-shot compression from
 // calibration activations: the optimal brain surgeon family (SparseGPT,
-// GPTQ), Wanda scores, and least-squares repair.
+// GPTQ), Wanda scores, and least-squares repair. The groups of a grouped
+// conv are matrices of their own ranked together ([SparseGPTGroups],
+// [WandaGroups]); a sparsity is spread over layers by each weight's share
+// of its layer's output error ([SpreadSparsity]) or by OWL's outlier
+// ratios ([OWLSparsities]).
 //
 // Conventions. A weight is a [Weight]: a dense row-major float32 matrix of
 // Rows output channels by Cols input features, so element (r, j) is

@@ -166,3 +166,20 @@ func (h *Hessian) ready(w Weight, what string) error {
 	}
 	return nil
 }
+
+// energy returns Σ_r w_r·H·w_rᵀ, the layer's mean squared output
+// (times 2, H's scale) on the samples added.
+func (h *Hessian) energy(w Weight) float64 {
+	c := h.cols
+	wd := make([]float64, len(w.Data))
+	for i, v := range w.Data {
+		wd[i] = float64(v)
+	}
+	wg := make([]float64, len(wd))
+	gonum.Implementation{}.Dsymm(blas.Right, blas.Upper, w.Rows, c, 2/float64(h.n), h.gram(), c, wd, c, 0, wg, c)
+	e := 0.0
+	for i, v := range wd {
+		e += v * wg[i]
+	}
+	return e
+}

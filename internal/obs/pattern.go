@@ -166,21 +166,14 @@ func WandaNorms(norms []float64, w Weight, p Pattern) (Weight, error) {
 	if err := p.check(w.Cols); err != nil {
 		return Weight{}, fmt.Errorf("wanda: %w", err)
 	}
-	out := w.Clone()
 	if p.M == 0 && p.scope(Row) == Layer {
-		score := make([]float64, len(w.Data))
-		for i, v := range w.Data {
-			score[i] = math.Abs(float64(v)) * norms[i%w.Cols]
+		out, err := WandaGroups([][]float64{norms}, []Weight{w}, p)
+		if err != nil {
+			return Weight{}, err
 		}
-		mask := make([]bool, len(score))
-		markSmallest(score, p.zerosBefore(len(score)), mask, make([]int, len(score)))
-		for i, m := range mask {
-			if m {
-				out.Data[i] = 0
-			}
-		}
-		return out, nil
+		return out[0], nil
 	}
+	out := w.Clone()
 	forChunks(w.Rows, 16, func(lo, hi int) {
 		score := make([]float64, w.Cols)
 		mask := make([]bool, w.Cols)

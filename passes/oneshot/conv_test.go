@@ -7,6 +7,7 @@ import (
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 )
@@ -87,5 +88,50 @@ func TestConvLayerError(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDepthwiseLayerMask: on a depthwise conv (group 8: 16 output
+// channels, each a row of 9 taps over one input channel, two of which
+// carry the planted large activations), mask=layer ranks the channels
+// together: at sparsity 4/9 exactly 64 of the layer's 144 weights go
+// with either mask, channels losing different counts with mask=layer,
+// and the held-out error is below the per-row mask's (every channel
+// losing 4 of its 9 taps), for Wanda and SparseGPT.
+func TestDepthwiseLayerMask(t *testing.T) {
+	runtime(t)
+	orig := convModel(t, 8)
+	for _, method := range []string{"wanda", "sparsegpt"} {
+		errs := map[string]float64{}
+		for _, mask := range []string{"row", "layer"} {
+			out, _ := compress(t, orig, "prune(sparsity=0.4444,include=w,samples=4,method="+method+",mask="+mask+")")
+			errs[mask] = relL2(t, orig, out, ort.Shapes{}, 8)
+			m, err := graph.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := passtest.Values(t, m, "w")
+			total, counts := 0, map[int]bool{}
+			for c := range 16 {
+				z := 0
+				for _, v := range w[c*9 : (c+1)*9] {
+					if v == 0 {
+						z++
+					}
+				}
+				total += z
+				counts[z] = true
+			}
+			if total != 64 {
+				t.Errorf("%s mask=%s: %d of 144 weights zero, want 64", method, mask, total)
+			}
+			if mask == "layer" && len(counts) < 3 {
+				t.Errorf("%s mask=layer: channels lost %v taps, want different counts", method, counts)
+			}
+		}
+		t.Logf("%s: held-out rel L2 per row %.4f, per layer %.4f", method, errs["row"], errs["layer"])
+		if !(errs["layer"] < errs["row"]) {
+			t.Errorf("%s: mask=layer error %.4f is not below mask=row's %.4f", method, errs["layer"], errs["row"])
+		}
 	}
 }

@@ -27,10 +27,23 @@
 // the whole calibration set.
 //
 // An unstructured fraction is ranked per output row or over the whole
-// matrix (mask=row|layer, Config.Scope; a conv group is a matrix of its
-// own). The default follows each paper: SparseGPT ranks per layer (per
-// column block, the saliencies of all rows compared, so the layer total
-// is exact while rows that matter more keep more weights), Wanda per row.
+// layer (mask=row|layer, Config.Scope). The default follows each paper:
+// SparseGPT ranks per layer (per column block, the saliencies of all rows
+// compared, so the layer total is exact while rows that matter more keep
+// more weights), Wanda per row. A grouped conv's groups are matrices of
+// their own with their own statistics; mask=layer still ranks them
+// together (obs.SparseGPTGroups, obs.WandaGroups), so a depthwise conv,
+// one row of a few taps per group, keeps more taps in the channels that
+// matter instead of the same share of every channel.
+//
+// Config.Layers (prune's layers=) may spread an unstructured fraction
+// over the layers instead of giving it to each: Error ranks every
+// weight's estimated share of its layer's output error over all layers
+// (obs.SpreadSparsity; Wanda's or SparseGPT's own estimate), OWL follows
+// each layer's outlier ratio. Either takes one capture of the unpruned
+// model before the first level (feature norms, or for Error with
+// SparseGPT the Hessians, captured in groups of up to MaxStatsBytes) and
+// sets each layer's Pattern.Sparsity; the levels then run as above.
 //
 // Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
 // (groups included) in the main graph, float32 activations. Other uses

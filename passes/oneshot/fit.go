@@ -13,34 +13,24 @@ import (
 func fit(l *layer, cfg Config) (*Result, error) {
 	start := time.Now()
 	t := l.Weight.Tensor
-	vals, err := t.Floats()
-	if err != nil {
-		return nil, err
-	}
-	full, err := l.Matrix.ToRows(vals)
+	vals, full, ws, err := l.matrices()
 	if err != nil {
 		return nil, err
 	}
 	if l.Pattern.M == 0 && l.Pattern.Scope == obs.DefaultScope {
 		l.Pattern.Scope = cfg.Scope
 	}
-	g := l.groups()
-	per, cols := l.Matrix.Rows/g, l.Matrix.Cols
-	for i := range g {
-		w := obs.Weight{Rows: per, Cols: cols, Data: full[i*per*cols : (i+1)*per*cols]}
-		var out obs.Weight
-		if cfg.Method == SparseGPT {
-			out, err = obs.SparseGPT(l.hess[i], w, l.Pattern, cfg.Sweep)
-		} else {
-			out, err = obs.WandaNorms(l.norms[i].Norms(), w, l.Pattern)
-		}
-		if err != nil {
-			if g > 1 {
-				err = fmt.Errorf("conv group %d: %w", i, err)
-			}
-			return nil, err
-		}
-		copy(w.Data, out.Data)
+	var outs []obs.Weight
+	if cfg.Method == SparseGPT {
+		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, cfg.Sweep)
+	} else {
+		outs, err = obs.WandaGroups(l.featureNorms(), ws, l.Pattern)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, w := range ws {
+		copy(w.Data, outs[i].Data)
 	}
 	l.hess, l.norms = nil, nil
 	next := make([]float32, len(vals))
@@ -68,6 +58,24 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	}
 	r.Fit = time.Since(start)
 	return r, nil
+}
+
+// matrices returns the weight's values, their [rows, cols] matrix view
+// and that view's groups (sharing full's data).
+func (l *layer) matrices() (vals, full []float32, ws []obs.Weight, err error) {
+	if vals, err = l.Weight.Tensor.Floats(); err != nil {
+		return nil, nil, nil, err
+	}
+	if full, err = l.Matrix.ToRows(vals); err != nil {
+		return nil, nil, nil, err
+	}
+	g := l.groups()
+	per, cols := l.Matrix.Rows/g, l.Matrix.Cols
+	ws = make([]obs.Weight, g)
+	for i := range g {
+		ws[i] = obs.Weight{Rows: per, Cols: cols, Data: full[i*per*cols : (i+1)*per*cols]}
+	}
+	return vals, full, ws, nil
 }
 
 // report records a layer's result in the pass report.

@@ -24,13 +24,28 @@ type Config struct {
 	// method's own choice resolved: obs.Layer for SparseGPT, obs.Row for
 	// Wanda unless asked otherwise. It replaces a Layer's DefaultScope.
 	Scope obs.Scope
+	// Layers is how an unstructured fraction is spread over the layers
+	// (layers=, prune only): Uniform, OWL or Error.
+	Layers string
 }
+
+// Values of prune's layers= option.
+const (
+	Uniform = "uniform" // every layer to the sparsity
+	OWL     = "owl"     // outlier-weighted layer-wise sparsity, the same overall
+	Error   = "error"   // weights ranked over all layers by their share of their layer's output error
+)
+
+// LayersOption is prune's layers= option: how a calibrated unstructured
+// sparsity is spread over the layers (N:M has no choice to make).
+var LayersOption = passes.Option{Name: "layers", Kind: passes.Enum, Values: []string{Uniform, OWL, Error}, Default: Uniform,
+	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform); owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, sparsities spread over ±0.08; error: each layer's sparsity from ranking w²·‖X_j‖² over its layer's total across all layers (the least estimated relative output error); the same fraction of all weights removed"}
 
 // Values of the mask= option.
 const (
 	MaskDefault = "auto"  // the method's paper: layer for sparsegpt, row for wanda
 	MaskRow     = "row"   // every output row loses the same fraction
-	MaskLayer   = "layer" // weights ranked over the whole matrix (per conv group)
+	MaskLayer   = "layer" // weights ranked over the whole layer, all conv groups together
 )
 
 // Options returns method=, damp=, blocksize= and the calibration options,

@@ -23,6 +23,9 @@ func TestBadOptions(t *testing.T) {
 		"nm(method=sparsegpt,damp=-1)":                      "damp=-1",
 		"prune(sparsity=0.5,method=sparsegpt,mask=column)":  "mask",
 		"nm(method=wanda,calib=/no/such/folder)":            "calib",
+		"prune(sparsity=0.5,layers=owl)":                    "layers=owl",
+		"prune(sparsity=0.5,layers=error)":                  "layers=error",
+		"nm(method=wanda,layers=owl)":                       "layers",
 	} {
 		_, err := passes.Parse(text)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -90,3 +90,35 @@ func TestRealisticWakeword(t *testing.T) {
 	realisticCase{model: "hello_deepa.onnx", kind: "wakeword", shape: []int64{1, 25, 96}, calib: 256, eval: 64,
 		want: holding("2:4 sparsegpt")}.run(t)
 }
+
+// TestRealisticDetSpread prunes PP-OCR det (192x192 pages, 4 to calibrate
+// with seed 1, 4 to evaluate with seed 2) to 50% with the sparsity
+// spread over the layers (layers=error) and compares it with the better
+// of magnitude per tensor and global magnitude pruning (itself spread
+// over the layers). Measured: SparseGPT 0.34x, Wanda 0.55x
+// (BENCHMARKS.md); the test holds them to 1/2 and 3/4, the 1/3
+// and 1/2 being met by neither with a margin.
+func TestRealisticDetSpread(t *testing.T) {
+	testenv.Heavy(t)
+	runtime(t)
+	orig := testenv.Model(t, "ppocr-det.onnx")
+	shape := []int64{1, 3, 192, 192}
+	cal := realisticSet(t, "ppocr-det", shape, 4, 1)
+	ev := realisticSet(t, "ppocr-det", shape, 4, 2)
+	base := 1.0
+	for _, p := range []string{"prune(sparsity=0.5)", "prune(sparsity=0.5,scope=global)"} {
+		out, _ := compress(t, orig, p)
+		base = min(base, relL2On(t, orig, out, ev))
+	}
+	for method, want := range map[string]float64{"sparsegpt": 0.5, "wanda": 0.75} {
+		out, rep := compress(t, orig, fmt.Sprintf("prune(sparsity=0.5,layers=error,method=%s,calib=%s,samples=4)", method, cal))
+		e := relL2On(t, orig, out, ev)
+		t.Logf("%s layers=error: held-out rel L2 %.4f, better magnitude %.4f, ratio %.2f", method, e, base, e/base)
+		if e > want*base {
+			t.Errorf("%s layers=error: held-out rel L2 %.4f is %.2fx magnitude's %.4f, want <= %.2fx", method, e, e/base, base, want)
+		}
+		if _, ok := rep.Extra["layer_sparsity"]; !ok {
+			t.Errorf("%s: the report has no layer_sparsity", method)
+		}
+	}
+}

@@ -63,6 +63,11 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	if err := assignLevels(m, ls); err != nil {
 		return nil, err
 	}
+	if cfg.Layers != "" && cfg.Layers != Uniform {
+		if err := spread(ctx, m, ls, cfg); err != nil {
+			return nil, err
+		}
+	}
 	byLevel := slices.Clone(ls)
 	slices.SortStableFunc(byLevel, func(a, b *layer) int { return a.level - b.level })
 	results := map[*layer]*Result{}
@@ -114,6 +119,16 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 // capture takes: those of the first level, up to MaxStatsBytes of
 // statistics (at least one layer).
 func nextBatch(ls []*layer, method string) []*layer {
+	n := 1
+	for n < len(ls) && ls[n].level == ls[0].level {
+		n++
+	}
+	return ls[:statsBatch(ls[:n], method)]
+}
+
+// statsBatch returns how many of the first layers of ls fit in
+// MaxStatsBytes of statistics (at least one).
+func statsBatch(ls []*layer, method string) int {
 	var bytes int64
 	for i, l := range ls {
 		cols := int64(l.Matrix.Cols)
@@ -121,12 +136,12 @@ func nextBatch(ls []*layer, method string) []*layer {
 		if method == SparseGPT {
 			b *= cols
 		}
-		if i > 0 && (l.level != ls[0].level || bytes+b > MaxStatsBytes) {
-			return ls[:i]
+		if i > 0 && bytes+b > MaxStatsBytes {
+			return i
 		}
 		bytes += b
 	}
-	return ls
+	return len(ls)
 }
 
 // capture runs the calibration samples through m and accumulates the

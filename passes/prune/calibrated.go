@@ -19,8 +19,12 @@ func configureMethod(a passes.Args, c *config) error {
 	}
 	c.method = oc
 	if oc.Method == oneshot.Magnitude {
+		if l := a.String("layers"); l != "" && l != oneshot.Uniform {
+			return fmt.Errorf("layers=%s needs method=wanda or sparsegpt (it weighs layers by calibration activations); scope=global spreads magnitude pruning over the layers", l)
+		}
 		return nil
 	}
+	c.method.Layers = a.String("layers")
 	switch {
 	case c.useThresh:
 		return fmt.Errorf("method=%s needs sparsity=, not threshold= (it ranks weights by a calibrated score, not by magnitude)", oc.Method)

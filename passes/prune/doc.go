@@ -30,8 +30,11 @@
 // weights by a score computed from calibration activations instead of
 // their magnitude, and prunes round(sparsity·features) weights of every
 // output row (mask=row, Wanda's default) or round(sparsity·size) of the
-// weight ranked together (mask=layer, SparseGPT's default); passes/oneshot does the work and documents the calibration
-// options and the memory bound.
+// weight ranked together (mask=layer, SparseGPT's default; a grouped
+// conv's groups ranked together). layers=error or layers=owl spread the
+// fraction over the layers instead of giving it to each (the same
+// fraction of all weights removed); passes/oneshot does the work and
+// documents the calibration options and the memory bound.
 //
 // The k smallest magnitudes are found by radix selection on the bits of
 // |w| (three histogram passes over the data, no sort and no copy), in

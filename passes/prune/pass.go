@@ -22,7 +22,7 @@ var Pass = &passes.Pass{
 		{Name: "include", Kind: passes.List, Doc: "only tensors or nodes whose name matches one of these globs"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave tensors or nodes whose name matches one of these globs"},
 		{Name: "min-elements", Kind: passes.Int, Default: "16", Doc: "leave tensors with fewer elements alone"},
-	}, oneshot.Options()...),
+	}, append(oneshot.Options(), oneshot.LayersOption)...),
 	NeedsRuntime: oneshot.Calibrated,
 	Run:          run,
 	StreamsWith:  func(a passes.Args) bool { return !oneshot.Calibrated(a) }, // calibrated methods run the model in ONNX Runtime
