@@ -130,14 +130,19 @@ type RefitInfo struct {
 }
 
 // Refit re-fits the kept weights of comp (its nonzeros; zeros stay zero)
-// to the targets by ridge least squares on centred activations:
+// to the targets by ridge least squares on centred activations, the
+// ridge pulling towards comp's own weights w⁰:
 //
-//	min ‖(X'−μ')·w − (Y_r−μ_r)‖² + ridge·Σ_j var(x'_j)·w_j²  over w with w_j = 0 where comp_rj = 0,
+//	min ‖(X'−μ')·w − (Y_r−μ_r)‖² + ridge·Σ_j var(x'_j)·(w_j − w⁰_j)²  over w with w_j = 0 where comp_rj = 0,
 //
 // the weight half of the best affine fit; follow it with [CorrectMean]
 // for the other half. The ridge is relative to each feature's own
 // variance, so it does not depend on the features' scales (a few
-// high-variance features cannot inflate it for the others). Kept features
+// high-variance features cannot inflate it for the others). It pulls
+// towards w⁰, not zero: what the calibration rows do not determine (fewer
+// rows than kept features, or features that vary together) keeps the
+// weight the lossy pass left, instead of being shrunk to zero, and a row
+// whose inputs and weights are unchanged stays as it is. Kept features
 // that never varied are set to zero (the bias absorbs their mean).
 //
 // Rows with the same kept set share one Cholesky factorization: a layer
@@ -168,19 +173,22 @@ func Refit(h *Hessian, t *Targets, comp Weight, ridge float64) (RefitInfo, error
 	// A: centred 2/n·X'ᵀX' plus the ridge, the scale of the Hessian.
 	a := make([]float64, c*c)
 	live := make([]bool, c)
+	pull := make([]float64, c) // the ridge's weight on feature j
 	for i := range c {
 		for j := i; j < c; j++ {
 			v := h.At(i, j) - 2*mu[i]*mu[j]
 			a[i*c+j], a[j*c+i] = v, v
 		}
 		live[i] = a[i*c+i] > 1e-12*(1+h.At(i, i))
-		a[i*c+i] *= 1 + ridge
+		pull[i] = ridge * a[i*c+i]
+		a[i*c+i] += pull[i]
 	}
-	// B: centred 2/n·X'ᵀY, row r the right-hand side of weight row r.
+	// B: centred 2/n·X'ᵀY, row r the right-hand side of weight row r,
+	// plus the ridge's pull towards the weight as it is.
 	b := make([]float64, rows*c)
 	for j := range c {
 		for r := range rows {
-			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r]
+			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r] + pull[j]*float64(comp.Data[r*c+j])
 		}
 	}
 	keep := func(r, j int) bool { return live[j] && comp.Data[r*c+j] != 0 }
