@@ -3,6 +3,7 @@ package repair
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -124,7 +125,8 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return fmt.Errorf("original model: %w", err)
 		}
 	}
-	done, warned := 0, false
+	done := 0
+	var few []string // layers with fewer than 2 calibration rows per feature
 	for len(jobs) > 0 {
 		n := 1
 		for n < len(jobs) && jobs[n].level == jobs[0].level {
@@ -141,9 +143,8 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return err
 		}
 		for _, j := range batch {
-			if lsq && !warned && j.hess[0].Samples() < 2*j.cur.cols {
-				warned = true
-				ctx.Note("layer %s has %d input features but calibration gave %d rows: least squares on so few overfits the calibration data (raise samples= or the batch in shapes=, or use mode=bias)", j.cur.node.Name(), j.cur.cols, j.hess[0].Samples())
+			if lsq && j.hess[0].Samples() < 2*j.cur.cols {
+				few = append(few, fmt.Sprintf("%s (%d rows, %d features)", j.cur.node.Name(), j.hess[0].Samples(), j.cur.cols))
 			}
 			start := time.Now()
 			detail, err := j.fit(lsq, ridge)
@@ -159,6 +160,14 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			done++
 			ctx.Tick(int64(done), int64(done+len(jobs)))
 		}
+	}
+	if len(few) > 0 {
+		more := ""
+		if len(few) > 4 {
+			more = fmt.Sprintf(" and %d more", len(few)-4)
+			few = few[:4]
+		}
+		ctx.Note("calibration gave fewer than two rows per input feature to %s%s: least squares on so few overfits the calibration data (layers after global pooling see one row per sample; raise samples= or the batch in shapes=, or use mode=bias)", strings.Join(few, ", "), more)
 	}
 	ctx.Set("captures", captures)
 	ctx.Set("capture_seconds", captureTime.Seconds())

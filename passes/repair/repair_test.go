@@ -131,3 +131,18 @@ func mustArgs(t *testing.T) passes.Args {
 	}
 	return p[0].Args()
 }
+
+// TestFewRowsNoted: a layer given fewer than two calibration rows per
+// input feature is named in one note (every such layer, not the first
+// only); with enough rows there is no note.
+func TestFewRowsNoted(t *testing.T) {
+	testenv.Runtime(t)
+	m := linear2(t)
+	_, notes := compressed(t, m, "nm,repair(shapes=N:1,samples=3)")
+	if !strings.Contains(notes, "(3 rows, 4 features)") || !strings.Contains(notes, "(3 rows, 8 features)") {
+		t.Errorf("both layers have 3 rows, want both named:\n%s", notes)
+	}
+	if _, notes := compressed(t, m, "nm,repair(shapes=N:16)"); strings.Contains(notes, "rows per input feature") {
+		t.Errorf("128 rows for 8 features noted:\n%s", notes)
+	}
+}
