@@ -16,7 +16,7 @@ var Pass = &passes.Pass{
 	Options: append([]passes.Option{
 		{Name: "mode", Kind: passes.Enum, Values: []string{"bias", "lsq"}, Default: "lsq", Doc: "bias: correct each output's mean only; lsq: re-fit the kept weights by least squares (zeros stay zero), then correct the bias"},
 		{Name: "layers", Kind: passes.Enum, Values: []string{"changed", "downstream"}, Default: "downstream", Doc: "changed: refit the layers earlier passes changed; downstream: also refit unchanged layers whose inputs they changed, to compensate"},
-		{Name: "ridge", Kind: passes.Float, Default: "0.01", Doc: "lsq: ridge term, per input feature a fraction of its variance, pulling each weight towards its value before the refit"},
+		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "lsq: ridge term, per input feature a fraction of its variance, pulling each weight towards its value before the refit"},
 	}, calib.Options()...),
 	Check: func(a passes.Args) error {
 		if r := a.Float("ridge"); r < 0 {
