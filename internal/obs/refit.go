@@ -22,13 +22,14 @@ type Targets struct {
 	cols, rows, n int
 	xy            []float64 // cols x rows
 	sumX, sumY    []float64
+	sqY           []float64 // Σ y², per output
 }
 
 // NewTargets returns an empty accumulator for cols input features and
 // rows target outputs.
 func NewTargets(cols, rows int) *Targets {
 	return &Targets{cols: cols, rows: rows, xy: make([]float64, cols*rows),
-		sumX: make([]float64, cols), sumY: make([]float64, rows)}
+		sumX: make([]float64, cols), sumY: make([]float64, rows), sqY: make([]float64, rows)}
 }
 
 // Samples returns the number of rows added so far.
@@ -54,7 +55,24 @@ func (t *Targets) Add(x, y []float32) error {
 	}
 	// xy += xdᵀ·yd
 	gonum.Implementation{}.Dgemm(blas.Trans, blas.NoTrans, t.cols, t.rows, n, 1, xd, t.cols, yd, t.rows, 1, t.xy, t.rows)
+	for i, v := range yd {
+		t.sqY[i%t.rows] += v * v
+	}
 	t.n += n
+	return nil
+}
+
+// Merge adds the rows of o (the same layer, accumulated apart) to t.
+func (t *Targets) Merge(o *Targets) error {
+	if o.cols != t.cols || o.rows != t.rows {
+		return fmt.Errorf("targets: cannot merge %d features x %d outputs into %d x %d", o.cols, o.rows, t.cols, t.rows)
+	}
+	for _, p := range [][2][]float64{{t.xy, o.xy}, {t.sumX, o.sumX}, {t.sumY, o.sumY}, {t.sqY, o.sqY}} {
+		for i, v := range p[1] {
+			p[0][i] += v
+		}
+	}
+	t.n += o.n
 	return nil
 }
 

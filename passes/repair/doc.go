@@ -49,6 +49,11 @@
 // lossy pass left (not towards zero), so what few calibration rows cannot
 // determine — a layer after global pooling sees one row per sample — keeps
 // its weight, and an unchanged layer with unchanged inputs stays as it is.
+// ridges= lists candidates instead: the even and the odd calibration
+// samples are accumulated apart, and each layer (each group of a grouped
+// Conv) takes the candidate whose refit on one half best predicts the
+// other half's targets, both ways round (obs.ChooseRidge), then is
+// refitted on all samples with it. Each candidate costs two refits.
 //
 // Bias. A Gemm or Conv without one gets a new initializer; one whose bias
 // is shared gets its own copy. A MatMul whose only use is an Add of a
