@@ -22,13 +22,14 @@ type Targets struct {
 	cols, rows, n int
 	xy            []float64 // cols x rows
 	sumX, sumY    []float64
+	sqY           []float64 // Σ y², per output
 }
 
 // NewTargets returns an empty accumulator for cols input features and
 // rows target outputs.
 func NewTargets(cols, rows int) *Targets {
 	return &Targets{cols: cols, rows: rows, xy: make([]float64, cols*rows),
-		sumX: make([]float64, cols), sumY: make([]float64, rows)}
+		sumX: make([]float64, cols), sumY: make([]float64, rows), sqY: make([]float64, rows)}
 }
 
 // Samples returns the number of rows added so far.
@@ -54,7 +55,24 @@ func (t *Targets) Add(x, y []float32) error {
 	}
 	// xy += xdᵀ·yd
 	gonum.Implementation{}.Dgemm(blas.Trans, blas.NoTrans, t.cols, t.rows, n, 1, xd, t.cols, yd, t.rows, 1, t.xy, t.rows)
+	for i, v := range yd {
+		t.sqY[i%t.rows] += v * v
+	}
 	t.n += n
+	return nil
+}
+
+// Merge adds the rows of o (the same layer, accumulated apart) to t.
+func (t *Targets) Merge(o *Targets) error {
+	if o.cols != t.cols || o.rows != t.rows {
+		return fmt.Errorf("targets: cannot merge %d features x %d outputs into %d x %d", o.cols, o.rows, t.cols, t.rows)
+	}
+	for _, p := range [][2][]float64{{t.xy, o.xy}, {t.sumX, o.sumX}, {t.sumY, o.sumY}, {t.sqY, o.sqY}} {
+		for i, v := range p[1] {
+			p[0][i] += v
+		}
+	}
+	t.n += o.n
 	return nil
 }
 
@@ -130,14 +148,19 @@ type RefitInfo struct {
 }
 
 // Refit re-fits the kept weights of comp (its nonzeros; zeros stay zero)
-// to the targets by ridge least squares on centred activations:
+// to the targets by ridge least squares on centred activations, the
+// ridge pulling towards comp's own weights w⁰:
 //
-//	min ‖(X'−μ')·w − (Y_r−μ_r)‖² + ridge·Σ_j var(x'_j)·w_j²  over w with w_j = 0 where comp_rj = 0,
+//	min ‖(X'−μ')·w − (Y_r−μ_r)‖² + ridge·Σ_j var(x'_j)·(w_j − w⁰_j)²  over w with w_j = 0 where comp_rj = 0,
 //
 // the weight half of the best affine fit; follow it with [CorrectMean]
 // for the other half. The ridge is relative to each feature's own
 // variance, so it does not depend on the features' scales (a few
-// high-variance features cannot inflate it for the others). Kept features
+// high-variance features cannot inflate it for the others). It pulls
+// towards w⁰, not zero: what the calibration rows do not determine (fewer
+// rows than kept features, or features that vary together) keeps the
+// weight the lossy pass left, instead of being shrunk to zero, and a row
+// whose inputs and weights are unchanged stays as it is. Kept features
 // that never varied are set to zero (the bias absorbs their mean).
 //
 // Rows with the same kept set share one Cholesky factorization: a layer
@@ -168,19 +191,22 @@ func Refit(h *Hessian, t *Targets, comp Weight, ridge float64) (RefitInfo, error
 	// A: centred 2/n·X'ᵀX' plus the ridge, the scale of the Hessian.
 	a := make([]float64, c*c)
 	live := make([]bool, c)
+	pull := make([]float64, c) // the ridge's weight on feature j
 	for i := range c {
 		for j := i; j < c; j++ {
 			v := h.At(i, j) - 2*mu[i]*mu[j]
 			a[i*c+j], a[j*c+i] = v, v
 		}
 		live[i] = a[i*c+i] > 1e-12*(1+h.At(i, i))
-		a[i*c+i] *= 1 + ridge
+		pull[i] = ridge * a[i*c+i]
+		a[i*c+i] += pull[i]
 	}
-	// B: centred 2/n·X'ᵀY, row r the right-hand side of weight row r.
+	// B: centred 2/n·X'ᵀY, row r the right-hand side of weight row r,
+	// plus the ridge's pull towards the weight as it is.
 	b := make([]float64, rows*c)
 	for j := range c {
 		for r := range rows {
-			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r]
+			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r] + pull[j]*float64(comp.Data[r*c+j])
 		}
 	}
 	keep := func(r, j int) bool { return live[j] && comp.Data[r*c+j] != 0 }

@@ -28,8 +28,8 @@ func acceptance(t *testing.T, m *graph.Model, shapes ort.Shapes, calibShapes str
 // structure (gen mlp --outliers: a few high-variance features in every
 // linear layer's input, what trained networks have): repair must at least
 // halve the held-out error prune-channels(ratio=0.25) leaves (measured
-// 0.86 -> 0.13, 6.6x), and after prune(sparsity=0.5) too (1.07 -> 0.25,
-// 4.4x). Without planted structure (an untrained network on
+// 0.86 -> 0.13, 6.6x), and after prune(sparsity=0.5) too (1.07 -> 0.27,
+// 4.0x). Without planted structure (an untrained network on
 // isotropic inputs: nothing redundant for a refit to use) it reaches about
 // 2x after prune-channels, 1.4x after unstructured pruning (BENCHMARKS.md).
 func TestAcceptanceMLP(t *testing.T) {

@@ -45,7 +45,15 @@
 // bias; together that is the best affine fit with the mask (obs.Refit:
 // one Cholesky per distinct kept set, or conjugate gradients over all rows
 // when the rows have many). ridge= is λ per input feature, as a fraction
-// of that feature's variance.
+// of that feature's variance; it pulls each weight towards the value the
+// lossy pass left (not towards zero), so what few calibration rows cannot
+// determine — a layer after global pooling sees one row per sample — keeps
+// its weight, and an unchanged layer with unchanged inputs stays as it is.
+// ridges= lists candidates instead: the even and the odd calibration
+// samples are accumulated apart, and each layer (each group of a grouped
+// Conv) takes the candidate whose refit on one half best predicts the
+// other half's targets, both ways round (obs.ChooseRidge), then is
+// refitted on all samples with it. Each candidate costs two refits.
 //
 // Bias. A Gemm or Conv without one gets a new initializer; one whose bias
 // is shared gets its own copy. A MatMul whose only use is an Add of a

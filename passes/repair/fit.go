@@ -2,7 +2,9 @@ package repair
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -29,8 +31,12 @@ type job struct {
 
 	// Statistics, per current group. lsq: the Hessian of the current
 	// inputs and the targets; bias: the means of both inputs.
-	hess    []*obs.Hessian
-	tg      []*obs.Targets
+	hess []*obs.Hessian
+	tg   []*obs.Targets
+	// With ridge candidates: the odd samples' statistics, apart from
+	// the even ones' (hess, tg) until the ridge is chosen.
+	oddHess []*obs.Hessian
+	oddTg   []*obs.Targets
 	mean    []*calib.Mean
 	refMean []*calib.Mean
 	// ys[sample][g]: the target outputs of the level being captured,
@@ -96,7 +102,7 @@ func (j *job) prepare(g *graph.Graph) (why string, err error) {
 // layer of the levels before them is refitted. mode=bias needs only the
 // means of the original's inputs, which do not change: one capture of the
 // reference serves every level.
-func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*job, lsq bool, ridge float64) error {
+func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*job, lsq bool, ridge float64, ridges []float64) error {
 	nodes := make([]*graph.Node, len(jobs))
 	for i, j := range jobs {
 		nodes[i] = j.cur.node
@@ -124,7 +130,8 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return fmt.Errorf("original model: %w", err)
 		}
 	}
-	done, warned := 0, false
+	done := 0
+	var few []string // layers with fewer than 2 calibration rows per feature
 	for len(jobs) > 0 {
 		n := 1
 		for n < len(jobs) && jobs[n].level == jobs[0].level {
@@ -137,16 +144,15 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 				return fmt.Errorf("original model: %w", err)
 			}
 		}
-		if err := timed(func() error { return captureCurrent(m, cfg, batch, lsq) }); err != nil {
+		if err := timed(func() error { return captureCurrent(m, cfg, batch, lsq, len(ridges) > 0) }); err != nil {
 			return err
 		}
 		for _, j := range batch {
-			if lsq && !warned && j.hess[0].Samples() < 2*j.cur.cols {
-				warned = true
-				ctx.Note("layer %s has %d input features but calibration gave %d rows: least squares on so few overfits the calibration data (raise samples= or the batch in shapes=, or use mode=bias)", j.cur.node.Name(), j.cur.cols, j.hess[0].Samples())
+			if lsq && j.samples() < 2*j.cur.cols {
+				few = append(few, fmt.Sprintf("%s (%d rows, %d features)", j.cur.node.Name(), j.samples(), j.cur.cols))
 			}
 			start := time.Now()
-			detail, err := j.fit(lsq, ridge)
+			detail, err := j.fit(lsq, ridge, ridges)
 			if err != nil {
 				return fmt.Errorf("layer %s: %w", j.cur.node, err)
 			}
@@ -159,6 +165,14 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			done++
 			ctx.Tick(int64(done), int64(done+len(jobs)))
 		}
+	}
+	if len(few) > 0 {
+		more := ""
+		if len(few) > 4 {
+			more = fmt.Sprintf(" and %d more", len(few)-4)
+			few = few[:4]
+		}
+		ctx.Note("calibration gave fewer than two rows per input feature to %s%s: least squares on so few overfits the calibration data (layers after global pooling see one row per sample; raise samples= or the batch in shapes=, or use mode=bias)", strings.Join(few, ", "), more)
 	}
 	ctx.Set("captures", captures)
 	ctx.Set("capture_seconds", captureTime.Seconds())
@@ -218,13 +232,19 @@ func captureTargets(ref *graph.Model, cfg calib.Config, batch []*job) error {
 
 // captureCurrent runs the model being repaired and accumulates each job's
 // statistics of its current input.
-func captureCurrent(m *graph.Model, cfg calib.Config, batch []*job, lsq bool) error {
+func captureCurrent(m *graph.Model, cfg calib.Config, batch []*job, lsq, folds bool) error {
 	for _, j := range batch {
 		gs := j.cur.groups
 		if lsq {
 			j.hess, j.tg = make([]*obs.Hessian, gs), make([]*obs.Targets, gs)
 			for g := range gs {
 				j.hess[g], j.tg[g] = obs.NewHessian(j.cur.cols), obs.NewTargets(j.cur.cols, j.per)
+			}
+			if folds {
+				j.oddHess, j.oddTg = make([]*obs.Hessian, gs), make([]*obs.Targets, gs)
+				for g := range gs {
+					j.oddHess[g], j.oddTg[g] = obs.NewHessian(j.cur.cols), obs.NewTargets(j.cur.cols, j.per)
+				}
 			}
 		} else {
 			j.mean = make([]*calib.Mean, gs)
@@ -251,10 +271,14 @@ func captureCurrent(m *graph.Model, cfg calib.Config, batch []*job, lsq bool) er
 			if i >= len(j.ys) || j.ys[i] == nil {
 				return fmt.Errorf("calibration sample %d was not seen in the original model", i)
 			}
-			if err := j.hess[g].Add(xm.Data); err != nil {
+			h, tg := j.hess[g], j.tg[g]
+			if j.oddHess != nil && i%2 == 1 {
+				h, tg = j.oddHess[g], j.oddTg[g]
+			}
+			if err := h.Add(xm.Data); err != nil {
 				return err
 			}
-			if err := j.tg[g].Add(xm.Data, j.ys[i][g]); err != nil {
+			if err := tg.Add(xm.Data, j.ys[i][g]); err != nil {
 				return err
 			}
 		}
@@ -267,14 +291,20 @@ func captureCurrent(m *graph.Model, cfg calib.Config, batch []*job, lsq bool) er
 
 // fit refits the job from its statistics, writes the weight and bias
 // back and frees the statistics; it returns what it did, for the report.
-func (j *job) fit(lsq bool, ridge float64) (string, error) {
+func (j *job) fit(lsq bool, ridge float64, ridges []float64) (string, error) {
 	detail := "bias correction"
 	masks, iters, worst := 0, 0, 0.0
+	lo, hi := math.Inf(1), 0.0 // the ridges chosen
 	for g := range j.cur.groups {
 		wg := j.cur.group(j.w, g)
 		var meanX, meanY []float64
 		if lsq {
-			info, err := obs.Refit(j.hess[g], j.tg[g], wg, ridge)
+			r, err := j.chooseRidge(g, wg, ridge, ridges)
+			if err != nil {
+				return "", groupErr(j, g, err)
+			}
+			lo, hi = min(lo, r), max(hi, r)
+			info, err := obs.Refit(j.hess[g], j.tg[g], wg, r)
 			if err != nil {
 				return "", groupErr(j, g, err)
 			}
@@ -305,12 +335,50 @@ func (j *job) fit(lsq bool, ridge float64) (string, error) {
 		if iters > 0 {
 			detail = fmt.Sprintf("least squares over %d kept sets by conjugate gradients (%d iterations, residual %.1e), then bias correction", masks, iters, worst)
 		}
+		if j.oddHess != nil {
+			chosen := fmt.Sprint(lo)
+			if hi > lo {
+				chosen = fmt.Sprintf("%v to %v", lo, hi)
+			}
+			detail += fmt.Sprintf("; ridge %s by cross-validation", chosen)
+		}
 	}
 	if err := j.bias.set(j.bv); err != nil {
 		return "", err
 	}
-	j.hess, j.tg, j.mean, j.refMean, j.ys = nil, nil, nil, nil, nil
+	j.hess, j.tg, j.oddHess, j.oddTg, j.mean, j.refMean, j.ys = nil, nil, nil, nil, nil, nil, nil
 	return detail, nil
+}
+
+// samples is the number of calibration rows the job's first group saw.
+func (j *job) samples() int {
+	n := j.hess[0].Samples()
+	if j.oddHess != nil {
+		n += j.oddHess[0].Samples()
+	}
+	return n
+}
+
+// chooseRidge picks group g's ridge among ridges by cross-validation
+// between the even and the odd samples (obs.ChooseRidge), then merges
+// the two folds; without candidates, or with one fold empty (a single
+// sample), it is ridge.
+func (j *job) chooseRidge(g int, w obs.Weight, ridge float64, ridges []float64) (float64, error) {
+	if j.oddHess == nil {
+		return ridge, nil
+	}
+	h, tg := [2]*obs.Hessian{j.hess[g], j.oddHess[g]}, [2]*obs.Targets{j.tg[g], j.oddTg[g]}
+	if h[0].Samples() > 0 && h[1].Samples() > 0 {
+		best, _, err := obs.ChooseRidge(h, tg, w, ridges)
+		if err != nil {
+			return 0, err
+		}
+		ridge = best
+	}
+	if err := h[0].Merge(h[1]); err != nil {
+		return 0, err
+	}
+	return ridge, tg[0].Merge(tg[1])
 }
 
 func groupErr(j *job, g int, err error) error {

@@ -2,6 +2,8 @@ package repair
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/ort"
@@ -16,11 +18,15 @@ var Pass = &passes.Pass{
 	Options: append([]passes.Option{
 		{Name: "mode", Kind: passes.Enum, Values: []string{"bias", "lsq"}, Default: "lsq", Doc: "bias: correct each output's mean only; lsq: re-fit the kept weights by least squares (zeros stay zero), then correct the bias"},
 		{Name: "layers", Kind: passes.Enum, Values: []string{"changed", "downstream"}, Default: "downstream", Doc: "changed: refit the layers earlier passes changed; downstream: also refit unchanged layers whose inputs they changed, to compensate"},
-		{Name: "ridge", Kind: passes.Float, Default: "0.01", Doc: "lsq: ridge term, per input feature a fraction of its variance"},
+		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "lsq: ridge term, per input feature a fraction of its variance, pulling each weight towards its value before the refit"},
+		{Name: "ridges", Kind: passes.List, Doc: "lsq: candidate ridges (e.g. 0.01|0.1|1|10); each layer takes the one whose refit on half the calibration samples best predicts the other half (two folds, even and odd samples), instead of ridge"},
 	}, calib.Options()...),
 	Check: func(a passes.Args) error {
 		if r := a.Float("ridge"); r < 0 {
 			return fmt.Errorf("ridge=%v must not be negative", r)
+		}
+		if _, err := ridgeList(a); err != nil {
+			return err
 		}
 		_, err := calib.Configure(a)
 		return err
@@ -73,7 +79,24 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", a.Float("ridge"))
+	ridges, err := ridgeList(a)
+	if err != nil {
+		return err
+	}
+	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", a.Float("ridge"), ridges)
+}
+
+// ridgeList reads ridges=: positive numbers.
+func ridgeList(a passes.Args) ([]float64, error) {
+	var out []float64
+	for _, s := range a.List("ridges") {
+		r, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(r > 0) || math.IsInf(r, 0) {
+			return nil, fmt.Errorf("ridges=: %q is not a positive number", s)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // findJobs lists the changed layers of m's main graph in graph order.

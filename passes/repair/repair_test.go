@@ -65,6 +65,26 @@ func TestExactRefit(t *testing.T) {
 	}
 }
 
+// TestRidgeChoice: w2 after 2:4 can be refitted exactly (see
+// TestExactRefit), which a ridge of 1000 (pulling towards the pruned
+// weights) prevents; offered 1e-6 and 1000, cross-validation between
+// the even and odd samples must take 1e-6 (h's features are close to
+// collinear: a fixed ridge of 0.001 leaves 0.036).
+func TestRidgeChoice(t *testing.T) {
+	testenv.Runtime(t)
+	m := linear2(t)
+	shapes := ort.Shapes{"N": {16}}
+	pruned, _ := compressed(t, m, "nm(include=w2)")
+	stiff, _ := compressed(t, m, "nm(include=w2),repair(ridge=1000,shapes=N:16)")
+	chosen, _ := compressed(t, m, "nm(include=w2),repair(ridge=1000,ridges=0.000001|1000,shapes=N:16)")
+	before := relErr(t, m, pruned, shapes, evalSeed)
+	e1, e2 := relErr(t, m, stiff, shapes, evalSeed), relErr(t, m, chosen, shapes, evalSeed)
+	t.Logf("held-out rel L2: pruned %.3g, ridge 1000 %.3g, chosen %.3g", before, e1, e2)
+	if e1 < before/2 || e2 > 1e-3 {
+		t.Errorf("held-out rel L2: pruned %.3g, ridge 1000 %.3g, chosen by cross-validation %.3g: want the exact fit chosen", before, e1, e2)
+	}
+}
+
 // TestBiasMode checks that mode=bias changes no weight, only adds a bias,
 // and still helps (it fixes each output's mean).
 func TestBiasMode(t *testing.T) {
@@ -114,7 +134,7 @@ func TestErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "as it entered the pipeline") {
 		t.Errorf("repair outside a pipeline: %v", err)
 	}
-	for _, p := range []string{"repair(ridge=-1)", "repair(mode=exact)", "repair(samples=0)"} {
+	for _, p := range []string{"repair(ridge=-1)", "repair(mode=exact)", "repair(samples=0)", "repair(ridges=0|1)", "repair(ridges=x)"} {
 		if _, err := passes.Parse(p); err == nil {
 			t.Errorf("%s parsed", p)
 		}
@@ -130,4 +150,19 @@ func mustArgs(t *testing.T) passes.Args {
 		t.Fatal(err)
 	}
 	return p[0].Args()
+}
+
+// TestFewRowsNoted: a layer given fewer than two calibration rows per
+// input feature is named in one note (every such layer, not the first
+// only); with enough rows there is no note.
+func TestFewRowsNoted(t *testing.T) {
+	testenv.Runtime(t)
+	m := linear2(t)
+	_, notes := compressed(t, m, "nm,repair(shapes=N:1,samples=3)")
+	if !strings.Contains(notes, "(3 rows, 4 features)") || !strings.Contains(notes, "(3 rows, 8 features)") {
+		t.Errorf("both layers have 3 rows, want both named:\n%s", notes)
+	}
+	if _, notes := compressed(t, m, "nm,repair(shapes=N:16)"); strings.Contains(notes, "rows per input feature") {
+		t.Errorf("128 rows for 8 features noted:\n%s", notes)
+	}
 }

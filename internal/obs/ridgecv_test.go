@@ -1,0 +1,83 @@
+package obs
+
+import (
+	"math"
+	"testing"
+)
+
+// TestHeldOutError checks the error computed from statistics against the
+// rows themselves.
+func TestHeldOutError(t *testing.T) {
+	const cols, rows = 20, 5
+	l := newLayer(cols, 21)
+	x := l.sample(50, 1)
+	orig, w := randomWeight(rows, cols, 8), randomWeight(rows, cols, 9)
+	bias := []float32{0.5, -1, 2, 0, 0.25}
+	d := fitDataOf(t, x, cols, x, orig, nil)
+	got, err := heldOutError(d.h, d.t, w, bias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit, want := affineOut(x, w, bias, nil), affineOut(x, orig, nil, nil)
+	direct := 0.0
+	for i := range fit {
+		direct += (fit[i] - want[i]) * (fit[i] - want[i])
+	}
+	if math.Abs(got-direct) > 1e-6*direct {
+		t.Errorf("held-out error %v from statistics, %v from the rows", got, direct)
+	}
+}
+
+// TestChooseRidge: with few rows per fold (fewer than features) and with
+// many, the refit on all rows with the chosen ridge does on fresh rows
+// about as well as the best candidate would (candidates span 0.001 to
+// 100, whose fresh errors differ by 3-4x).
+func TestChooseRidge(t *testing.T) {
+	const cols, rows = 48, 12
+	l := newLayer(cols, 13)
+	orig := randomWeight(rows, cols, 7)
+	var keep []int
+	for j := range cols {
+		if j%4 != 0 {
+			keep = append(keep, j)
+		}
+	}
+	comp := NewWeight(rows, len(keep))
+	for r := range rows {
+		for p, j := range keep {
+			comp.Data[r*comp.Cols+p] = orig.Data[r*cols+j]
+		}
+	}
+	ridges := []float64{0.001, 0.01, 0.1, 1, 10, 100}
+	fresh := l.sample(1000, 99)
+	fc := dropCols(fresh, cols, keep)
+	want := affineOut(fresh, orig, nil, nil)
+	for _, perFold := range []int{10, 400} {
+		var h [2]*Hessian
+		var tg [2]*Targets
+		var all []float32
+		for k := range 2 {
+			x := l.sample(perFold, uint64(10+k))
+			all = append(all, x...)
+			d := fitDataOf(t, dropCols(x, cols, keep), len(keep), x, orig, nil)
+			h[k], tg[k] = d.h, d.t
+		}
+		best, scores, err := ChooseRidge(h, tg, comp, ridges)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each candidate refitted on both folds, scored on fresh rows.
+		fresher := map[float64]float64{}
+		lowest := math.Inf(1)
+		for _, ridge := range ridges {
+			w, bias := comp.Clone(), make([]float32, rows)
+			fitDataOf(t, dropCols(all, cols, keep), len(keep), all, orig, nil).fit(t, w, bias, ridge)
+			fresher[ridge] = relL2(affineOut(fc, w, bias, nil), want)
+			lowest = min(lowest, fresher[ridge])
+		}
+		t.Logf("%d rows per fold: chose %v; cross-validation %v; fresh rows %v", perFold, best, scores, fresher)
+		if fresher[best] > 1.25*lowest {
+			t.Errorf("%d rows per fold: ridge %v gives %.4f on fresh rows, the best candidate %.4f", perFold, best, fresher[best], lowest)
+		}
+	}
+}
