@@ -103,8 +103,8 @@ func TestRealisticDetSpread(t *testing.T) {
 	runtime(t)
 	orig := testenv.Model(t, "ppocr-det.onnx")
 	shape := []int64{1, 3, 192, 192}
-	cal := realisticSet(t, "ppocr-det", shape, 4, 1)
-	ev := realisticSet(t, "ppocr-det", shape, 4, 2)
+	cal := passtest.RealisticSet(t, "ppocr-det", shape, 4, 1)
+	ev := passtest.RealisticSet(t, "ppocr-det", shape, 4, 2)
 	base := 1.0
 	for _, p := range []string{"prune(sparsity=0.5)", "prune(sparsity=0.5,scope=global)"} {
 		out, _ := compress(t, orig, p)
