@@ -12,13 +12,12 @@ import (
 	"github.com/onnxopt/onnxopt/ort"
 )
 
-// gptqRatio quantizes ref to int4 (block 32) with RTN and with GPTQ
-// calibrated by calib (pass options), and returns GPTQ's held-out
-// relative L2 over RTN's on eval. Every weight GPTQ's report lists must
-// have been fitted.
-func gptqRatio(t *testing.T, ref *onnx.ModelProto, format, calib string, eval [][]ort.Value) float64 {
+// gptqRatio quantizes ref as typ says (quantize options) with RTN and
+// with GPTQ calibrated by calib (pass options), and returns GPTQ's
+// held-out relative L2 over RTN's on eval. Every weight GPTQ's report
+// lists must have been fitted.
+func gptqRatio(t *testing.T, ref *onnx.ModelProto, typ, calib string, eval [][]ort.Value) float64 {
 	t.Helper()
-	typ := "type=int4,block=32,format=" + format
 	rtn, _ := apply(t, ref, "quantize("+typ+",method=rtn)")
 	gptq, rep := apply(t, ref, "quantize("+typ+",method=gptq,"+calib+")")
 	for _, tr := range rep.Tensors {
@@ -29,7 +28,7 @@ func gptqRatio(t *testing.T, ref *onnx.ModelProto, format, calib string, eval []
 	dr, _ := compareOn(t, ref, rtn, eval)
 	dg, _ := compareOn(t, ref, gptq, eval)
 	ratio := dg.RelL2 / dr.RelL2
-	t.Logf("%s: %d weights, held-out rel L2 rtn %.4f, gptq %.4f (%.2fx)", format, len(rep.Tensors), dr.RelL2, dg.RelL2, ratio)
+	t.Logf("%s: %d weights, held-out rel L2 rtn %.4f, gptq %.4f (%.2fx)", typ, len(rep.Tensors), dr.RelL2, dg.RelL2, ratio)
 	return ratio
 }
 
@@ -42,7 +41,7 @@ func TestGPTQPlantedMLP(t *testing.T) {
 	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
 	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
 	for _, format := range []string{"matmulnbits", "qdq"} {
-		if r := gptqRatio(t, ref, format, "samples=8,shapes=input:64x64", eval); r > 0.7 {
+		if r := gptqRatio(t, ref, "type=int4,block=32,format="+format, "samples=8,shapes=input:64x64", eval); r > 0.7 {
 			t.Errorf("%s: GPTQ error is %.2fx RTN's, want <= 0.7", format, r)
 		}
 	}
@@ -75,7 +74,7 @@ func TestGPTQRealistic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := gptqRatio(t, ref, c.format, fmt.Sprintf("calib=%s,samples=%d", cal, c.calib), ev); r > 0.7 {
+			if r := gptqRatio(t, ref, "type=int4,block=32,format="+c.format, fmt.Sprintf("calib=%s,samples=%d", cal, c.calib), ev); r > 0.7 {
 				t.Errorf("GPTQ error is %.2fx RTN's, want <= 0.7", r)
 			}
 		})

@@ -334,18 +334,7 @@ func TestGPTQBeatsRTN(t *testing.T) {
 			ref := modelgen.MLP(c.opts)
 			dir := writeSamples(t, "input", correlated(1, 16, 64, 256))
 			eval := correlated(2, 8, 64, 256)
-			rtn, _ := apply(t, ref, "quantize("+c.typ+",method=rtn)")
-			gptq, rep := apply(t, ref, "quantize("+c.typ+",method=gptq,calib="+dir+",samples=16)")
-			for _, tr := range rep.Tensors {
-				if !strings.Contains(tr.Detail, "gptq") {
-					t.Errorf("%s: %s, not fitted by GPTQ", tr.Name, tr.Detail)
-				}
-			}
-			dr, _ := compareOn(t, ref, rtn, eval)
-			dg, _ := compareOn(t, ref, gptq, eval)
-			ratio := dg.RelL2 / dr.RelL2
-			t.Logf("rel L2: rtn %.4f, gptq %.4f (%.2fx)", dr.RelL2, dg.RelL2, ratio)
-			if ratio > c.maxRatio {
+			if ratio := gptqRatio(t, ref, c.typ, "calib="+dir+",samples=16", eval); ratio > c.maxRatio {
 				t.Errorf("GPTQ error is %.2fx RTN's, want <= %.2f", ratio, c.maxRatio)
 			}
 		})
