@@ -14,7 +14,8 @@
 #   REPAIR=0 scripts/bench-sparsity.sh ...     only the sparsity rows
 #   QUANT=1 SPARSITY=0 REPAIR=0 scripts/bench-sparsity.sh ...
 #       only GPTQ against RTN at INT4 block 32 (MLP evaluated on seed 2;
-#       Convs in format=qdq; DAMP=0.1 sets GPTQ's damp=)
+#       Convs in format=qdq; DAMP=0.1 sets GPTQ's damp=; DAMPS=0.001|0.01|0.1|1
+#       adds a row with the damp cross-validated per weight among those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -117,9 +118,12 @@ if [ "${QUANT:-0}" != 0 ]; then
     format=matmulnbits
     case $name in ppocr-*) format=qdq ;; esac
     base=""
-    for method in rtn gptq; do
-      p="quantize(type=int4,block=32,format=$format,method=$method"
+    methods="rtn gptq"
+    [ -n "${DAMPS:-}" ] && methods="$methods gptq-damps"
+    for method in $methods; do
+      p="quantize(type=int4,block=32,format=$format,method=${method%-damps}"
       [ $method = gptq ] && p="$p,damp=${DAMP:-0.01},$cal"
+      [ $method = gptq-damps ] && p="$p,damps=$DAMPS,$cal"
       read -r err took <<<"$(measure "$p)")"
       [ $method = rtn ] && base=$err
       ratio=$(python3 -c "print(f'{$err/$base:.2f}')")

@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"errors"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
@@ -9,6 +10,10 @@ import (
 // DefaultDamp is the dampening used when an option leaves Damp at 0: this
 // fraction of the mean diagonal of H is added to its diagonal.
 const DefaultDamp = 0.01
+
+// errIndefinite says that a dampened Hessian could not be factored (too
+// little dampening for too few calibration rows).
+var errIndefinite = errors.New("not positive definite")
 
 // DefaultBlockSize is the number of columns one lazy batch update covers.
 const DefaultBlockSize = 128
@@ -89,7 +94,7 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	}
 	var ch mat.Cholesky
 	if !ch.Factorize(mat.NewSymDense(c, rev)) {
-		return nil, fmt.Errorf("Hessian of %d features is not positive definite after dampening by %v; use a larger damp", c, damp)
+		return nil, fmt.Errorf("Hessian of %d features is %w after dampening by %v; use a larger damp", c, errIndefinite, damp)
 	}
 	rev = nil
 	var ut mat.TriDense // J·H·J = ŨᵀŨ, so L̃ = Ũᵀ and V[i,j] = Ũ[c-1-j, c-1-i]

@@ -2,7 +2,9 @@ package obs
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -80,4 +82,37 @@ func (ru *quantRule) value(r, i1, k int, w, d []float32) float32 {
 		ru.q.setParams(r, j/ru.q.Group, w[k:min(k+ru.q.Group, len(w))], ru.symmetric)
 	}
 	return ru.q.quantize(r, j, w[k])
+}
+
+// ChooseDamp picks, among damps, the dampening (SweepOptions.Damp) whose
+// GPTQ quantization of w generalizes best from one half of the
+// calibration data to the other: h holds the Hessians of two folds (a
+// caller splits by sample, so that the rows of one image or sequence stay
+// together); each candidate quantizes w by GPTQ on one fold's Hessian and
+// is scored by the layer's output error on the other fold,
+// tr((W−Q)·H'·(W−Q)ᵀ), both ways round. A candidate that leaves a fold's
+// Hessian indefinite scores +Inf. It returns the best damp and every
+// candidate's summed held-out error; w is not changed. Each candidate
+// costs two GPTQ sweeps.
+func ChooseDamp(h [2]*Hessian, w Weight, q QuantOptions, o SweepOptions, damps []float64) (float64, []float64, error) {
+	for k := range 2 {
+		if h[k] == nil || h[k].Samples() == 0 {
+			return 0, nil, fmt.Errorf("damp choice: fold %d has no calibration rows", k)
+		}
+	}
+	return crossValidate("damp", damps, func(damp float64, k int) (float64, error) {
+		o.Damp = damp
+		res, err := GPTQ(h[k], w, q, o)
+		if errors.Is(err, errIndefinite) {
+			return math.Inf(1), nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("damp choice: damp %v, fold %d: %w", damp, k, err)
+		}
+		diff := res.Dequantized
+		for i, v := range w.Data {
+			diff.Data[i] = v - diff.Data[i]
+		}
+		return h[1-k].energy(diff), nil
+	})
 }

@@ -51,7 +51,7 @@ func newLowRankFactor(h *Hessian, dead []bool, add float64, perm []int, block in
 		gb := mat.NewDense(nb, k, g[i1*k:(i1+nb)*k])
 		var chn mat.Cholesky
 		if !chn.Factorize(n) {
-			return nil, fmt.Errorf("low-rank Hessian factor at column %d is not positive definite", i1)
+			return nil, fmt.Errorf("low-rank Hessian factor at column %d is %w", i1, errIndefinite)
 		}
 		var y mat.Dense // N⁻¹·G_bᵀ, k×nb
 		if err := chn.SolveTo(&y, gb.T()); err != nil {
@@ -73,7 +73,7 @@ func newLowRankFactor(h *Hessian, dead []bool, add float64, perm []int, block in
 		}
 		var che mat.Cholesky
 		if !che.Factorize(rev) {
-			return nil, fmt.Errorf("Hessian block at column %d is not positive definite after dampening; use a larger damp", i1)
+			return nil, fmt.Errorf("Hessian block at column %d is %w after dampening; use a larger damp", i1, errIndefinite)
 		}
 		var ut mat.TriDense
 		che.UTo(&ut)

@@ -20,30 +20,43 @@ import (
 // The held-out error is computed from the other fold's statistics (X'ᵀX',
 // X'ᵀY, the sums of X', Y and Y²), never from its rows.
 func ChooseRidge(h [2]*Hessian, t [2]*Targets, comp Weight, ridges []float64) (float64, []float64, error) {
-	if len(ridges) == 0 {
-		return 0, nil, fmt.Errorf("ridge choice: no candidates")
-	}
 	for k := range 2 {
 		if h[k] == nil || t[k] == nil || h[k].Samples() == 0 {
 			return 0, nil, fmt.Errorf("ridge choice: fold %d has no calibration rows", k)
 		}
 	}
-	scores := make([]float64, len(ridges))
+	return crossValidate("ridge", ridges, func(ridge float64, k int) (float64, error) {
+		w := comp.Clone()
+		if _, err := Refit(h[k], t[k], w, ridge); err != nil {
+			return 0, fmt.Errorf("ridge choice: ridge %v, fold %d: %w", ridge, k, err)
+		}
+		bias := make([]float32, w.Rows)
+		if err := CorrectMean(w, t[k].MeanX(), t[k].MeanY(), bias); err != nil {
+			return 0, err
+		}
+		return heldOutError(h[1-k], t[1-k], w, bias)
+	})
+}
+
+// crossValidate is the split-half choice ChooseRidge and ChooseDamp
+// share: every candidate (a positive number) is fitted on fold k and
+// scored on the other fold by score(candidate, k), for k = 0 and 1; the
+// candidate with the least summed score wins (the first on ties). A
+// candidate scored +Inf (one whose fit is impossible, such as a Hessian
+// left indefinite by too little dampening) can lose but not win: when
+// every candidate is +Inf, the first fit's error is returned.
+func crossValidate(what string, cands []float64, score func(c float64, k int) (float64, error)) (float64, []float64, error) {
+	if len(cands) == 0 {
+		return 0, nil, fmt.Errorf("%s choice: no candidates", what)
+	}
+	scores := make([]float64, len(cands))
 	best := -1
-	for i, ridge := range ridges {
-		if ridge <= 0 || math.IsNaN(ridge) || math.IsInf(ridge, 0) {
-			return 0, nil, fmt.Errorf("ridge choice: candidate %v is not a positive number", ridge)
+	for i, c := range cands {
+		if c <= 0 || math.IsNaN(c) || math.IsInf(c, 0) {
+			return 0, nil, fmt.Errorf("%s choice: candidate %v is not a positive number", what, c)
 		}
 		for k := range 2 {
-			w := comp.Clone()
-			if _, err := Refit(h[k], t[k], w, ridge); err != nil {
-				return 0, nil, fmt.Errorf("ridge choice: ridge %v, fold %d: %w", ridge, k, err)
-			}
-			bias := make([]float32, w.Rows)
-			if err := CorrectMean(w, t[k].MeanX(), t[k].MeanY(), bias); err != nil {
-				return 0, nil, err
-			}
-			e, err := heldOutError(h[1-k], t[1-k], w, bias)
+			e, err := score(c, k)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -53,7 +66,10 @@ func ChooseRidge(h [2]*Hessian, t [2]*Targets, comp Weight, ridges []float64) (f
 			best = i
 		}
 	}
-	return ridges[best], scores, nil
+	if math.IsInf(scores[best], 1) {
+		return 0, nil, fmt.Errorf("%s choice: no candidate could be fitted", what)
+	}
+	return cands[best], scores, nil
 }
 
 // heldOutError returns Σ_rows Σ_r (x·w_r + bias_r − y_r)² over the rows

@@ -81,3 +81,50 @@ func TestChooseRidge(t *testing.T) {
 		}
 	}
 }
+
+// TestChooseDamp: with few rows per fold (fewer than features) and with
+// many, GPTQ on all rows with the damp chosen by cross-validation does
+// on fresh rows about as well as the best candidate would.
+func TestChooseDamp(t *testing.T) {
+	const cols, rows = 96, 16
+	l := newLayer(cols, 31)
+	w := randomWeight(rows, cols, 5)
+	q := QuantOptions{Bits: 4, Group: 32, Symmetric: true, ActOrder: true}
+	damps := []float64{0.001, 0.01, 0.1, 1, 10}
+	fresh := l.sample(2000, 77)
+	for _, perFold := range []int{24, 600} {
+		var h [2]*Hessian
+		all := NewHessian(cols)
+		for k := range 2 {
+			x := l.sample(perFold, uint64(40+k))
+			h[k] = hessianOf(t, x, cols)
+			if err := all.Add(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		best, scores, err := ChooseDamp(h, w, q, SweepOptions{}, damps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := map[float64]float64{}
+		lowest := math.Inf(1)
+		for _, d := range damps {
+			res, err := GPTQ(all, w, q, SweepOptions{Damp: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs[d] = outputError(fresh, w, res.Dequantized)
+			lowest = min(lowest, errs[d])
+		}
+		t.Logf("%d rows per fold: chose %v; cross-validation %v; fresh rows %v", perFold, best, scores, errs)
+		if errs[best] > 1.1*lowest {
+			t.Errorf("%d rows per fold: damp %v gives %.4f on fresh rows, the best candidate %.4f", perFold, best, errs[best], lowest)
+		}
+	}
+	if _, _, err := ChooseDamp([2]*Hessian{NewHessian(cols), NewHessian(cols)}, w, q, SweepOptions{}, damps); err == nil {
+		t.Error("empty folds: no error")
+	}
+	if _, _, err := ChooseDamp([2]*Hessian{hessianOf(t, fresh, cols), hessianOf(t, fresh, cols)}, w, q, SweepOptions{}, []float64{0.1, -1}); err == nil {
+		t.Error("a negative candidate: no error")
+	}
+}

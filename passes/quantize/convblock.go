@@ -180,6 +180,9 @@ func (q *quantizer) convDequantized(n *graph.Node, c *convBlocks) (*graph.Value,
 		if err != nil {
 			return nil, err
 		}
+		if g > 0 && m != how {
+			m = "gptq, damp cross-validated per conv group (see the notes)"
+		}
 		how = m
 		for r := range per {
 			o := g*per + r

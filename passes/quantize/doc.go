@@ -28,6 +28,9 @@
 //     output channel for 8-bit) on calibration activations captured
 //     through ONNX Runtime, stage by stage so that each layer sees the
 //     outputs of the already quantized layers before it (gptq.go).
+//     damp= is the Hessian dampening; damps= lists candidates instead,
+//     and each weight takes the one obs.ChooseDamp picks by split-half
+//     cross-validation on the calibration samples (even and odd).
 //     With format=qdq, 4-bit Conv weights are blocked along the input
 //     channels at each kernel tap (DequantizeLinear axis=1; scales
 //     [M, ceil(C/group/block), kh, kw]) and GPTQ fits them on the im2col

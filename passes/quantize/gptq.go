@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/obs"
@@ -42,8 +43,9 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 			if err := q.eachTarget(st, fn); err != nil {
 				return err
 			}
-			q.hess, q.convHess = nil, nil
+			q.hess, q.convHess, q.folds = nil, nil, nil
 		}
+		q.noteDamps()
 		targets = rest
 	}
 	if err := q.eachTarget(targets, fn); err != nil {
@@ -95,17 +97,39 @@ func (q *quantizer) stagesOf(targets []*graph.Node) (stages [][]*graph.Node, res
 }
 
 // fitStage captures the inputs of the stage's targets on the calibration
-// samples and sets q.hess and q.convHess to each target's Hessians.
+// samples and sets q.hess and q.convHess to each target's Hessians. With
+// damps= every Hessian is accumulated in two folds, the even and the odd
+// samples, kept in q.folds beside their merged Hessian for the damp's
+// cross-validation (a single sample leaves one fold empty: damp= then).
 func (q *quantizer) fitStage(stage []*graph.Node) error {
 	q.hess = map[*graph.Node]*obs.Hessian{}
 	q.convHess = map[*graph.Node][]*obs.Hessian{}
-	sinks := map[string][]func(*ort.Tensor) error{}
+	q.folds = map[*obs.Hessian][2]*obs.Hessian{}
+	sinks := map[string][]func(int, *ort.Tensor) error{}
 	var names []string
-	sink := func(x string, f func(*ort.Tensor) error) {
+	sink := func(x string, f func(int, *ort.Tensor) error) {
 		if sinks[x] == nil {
 			names = append(names, x)
 		}
 		sinks[x] = append(sinks[x], f)
+	}
+	// odd[h]: the odd samples' fold of Hessian h (which takes the even
+	// ones) when the damp is cross-validated.
+	odd := map[*obs.Hessian]*obs.Hessian{}
+	var order []*obs.Hessian
+	newHessian := func(cols int) *obs.Hessian {
+		h := obs.NewHessian(cols)
+		if len(q.cfg.damps) > 0 {
+			odd[h] = obs.NewHessian(cols)
+			order = append(order, h)
+		}
+		return h
+	}
+	fold := func(h *obs.Hessian, sample int) *obs.Hessian {
+		if o := odd[h]; o != nil && sample%2 == 1 {
+			return o
+		}
+		return h
 	}
 	byName := map[string]*obs.Hessian{}
 	for _, n := range stage {
@@ -116,10 +140,16 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 			}
 			hs := make([]*obs.Hessian, c.groups())
 			for g := range hs {
-				hs[g] = obs.NewHessian(c.cols())
+				hs[g] = newHessian(c.cols())
 			}
 			q.convHess[n] = hs
-			sink(n.Input(0).Name, func(x *ort.Tensor) error { return c.add(hs, x) })
+			sink(n.Input(0).Name, func(i int, x *ort.Tensor) error {
+				fs := make([]*obs.Hessian, len(hs))
+				for g, h := range hs {
+					fs[g] = fold(h, i)
+				}
+				return c.add(fs, x)
+			})
 			continue
 		}
 		x, w := n.Input(0), n.Input(1)
@@ -133,9 +163,9 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		k := int(w.Const().Dims()[axes.Feature])
 		h := byName[x.Name]
 		if h == nil {
-			h = obs.NewHessian(k)
+			h = newHessian(k)
 			byName[x.Name] = h
-			sink(x.Name, func(x *ort.Tensor) error {
+			sink(x.Name, func(i int, x *ort.Tensor) error {
 				rows, err := calib.Rows(x)
 				if err != nil {
 					return err
@@ -143,7 +173,7 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 				if rows.Cols != h.Cols() {
 					return fmt.Errorf("%d features, the weight %d", rows.Cols, h.Cols())
 				}
-				return h.Add(rows.Data)
+				return fold(h, i).Add(rows.Data)
 			})
 		} else if h.Cols() != k {
 			continue
@@ -160,14 +190,50 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		return err
 	}
 	defer c.Close()
-	return c.Each(func(_ int, name string, x *ort.Tensor) error {
+	err = c.Each(func(i int, name string, x *ort.Tensor) error {
 		for _, f := range sinks[name] {
-			if err := f(x); err != nil {
+			if err := f(i, x); err != nil {
 				return fmt.Errorf("calibration: %s: %w", name, err)
 			}
 		}
 		return nil
 	})
+	if err != nil || len(order) == 0 {
+		return err
+	}
+	return q.mergeFolds(order, odd)
+}
+
+// mergeFolds replaces every Hessian h of the stage (the even samples'
+// fold) by the Hessian of all samples, and records both folds under it
+// in q.folds.
+func (q *quantizer) mergeFolds(order []*obs.Hessian, odd map[*obs.Hessian]*obs.Hessian) error {
+	all := map[*obs.Hessian]*obs.Hessian{}
+	for _, h := range order {
+		o := odd[h]
+		if o.Samples() == 0 {
+			all[h] = h // one sample: nothing to cross-validate on
+			continue
+		}
+		m := obs.NewHessian(h.Cols())
+		if err := m.Merge(h); err != nil {
+			return err
+		}
+		if err := m.Merge(o); err != nil {
+			return err
+		}
+		all[h] = m
+		q.folds[m] = [2]*obs.Hessian{h, o}
+	}
+	for n, h := range q.hess {
+		q.hess[n] = all[h]
+	}
+	for _, hs := range q.convHess {
+		for g, h := range hs {
+			hs[g] = all[h]
+		}
+	}
+	return nil
 }
 
 // blocked is blockedWith node's calibration statistics (nil without).
@@ -184,7 +250,7 @@ func (q *quantizer) blockedWith(h *obs.Hessian, w []float32, k, n int, kMajor bo
 		b, err = quantizeBlocked(w, k, n, q.cfg.block, kMajor, q.cfg.typ, q.cfg.symmetric, st)
 		return b, "rtn", err
 	}
-	res, err := q.gptq(h, w, k, n, kMajor, q.cfg.block)
+	res, how, err := q.gptq(h, w, k, n, kMajor, q.cfg.block)
 	if err != nil {
 		return nil, "", err
 	}
@@ -200,7 +266,7 @@ func (q *quantizer) blockedWith(h *obs.Hessian, w []float32, k, n int, kMajor bo
 			b.zp[g*n+r] = int32(res.Zeros[r*nb+g]) - shift
 		}
 	}
-	return b, "gptq", nil
+	return b, how, nil
 }
 
 // shift maps obs' unsigned codes and zero points to the type's: signed
@@ -214,7 +280,9 @@ func (q *quantizer) shift() int32 {
 
 // gptq runs obs.GPTQ with act-order on w ([K, N] when kMajor, else
 // [N, K]) in groups of group input features (0: one per output channel).
-func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, group int) (*obs.Quantized, error) {
+// With damps= and two folds of h (q.folds), the damp is the candidate
+// obs.ChooseDamp picks. how names the method and the damp, for reports.
+func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, group int) (res *obs.Quantized, how string, err error) {
 	ow := obs.NewWeight(n, k)
 	if kMajor {
 		for j := range k {
@@ -227,21 +295,49 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 	}
 	for i, x := range ow.Data {
 		if isBad(x) {
-			return nil, fmt.Errorf("element %d is %v: cannot quantize a tensor holding NaN or infinity", i, x)
+			return nil, "", fmt.Errorf("element %d is %v: cannot quantize a tensor holding NaN or infinity", i, x)
 		}
 	}
 	opts := obs.QuantOptions{Bits: q.cfg.typ.bits, Group: group, Symmetric: q.cfg.symmetric, ActOrder: true}
-	return obs.GPTQ(h, ow, opts, obs.SweepOptions{Damp: q.cfg.damp})
+	sw := obs.SweepOptions{Damp: q.cfg.damp}
+	how = "gptq"
+	if folds, ok := q.folds[h]; ok {
+		if sw.Damp, _, err = obs.ChooseDamp(folds, ow, opts, sw, q.cfg.damps); err != nil {
+			return nil, "", err
+		}
+		how = fmt.Sprintf("gptq damp %v (cross-validated)", sw.Damp)
+		if q.chosen == nil {
+			q.chosen = map[float64]int{}
+		}
+		q.chosen[sw.Damp]++
+	}
+	res, err = obs.GPTQ(h, ow, opts, sw)
+	return res, how, err
+}
+
+// noteDamps summarizes the damps cross-validation chose, if any.
+func (q *quantizer) noteDamps() {
+	if len(q.chosen) == 0 {
+		return
+	}
+	var parts []string
+	for _, d := range q.cfg.damps {
+		if c := q.chosen[d]; c > 0 {
+			parts = append(parts, fmt.Sprintf("%v on %d", d, c))
+			delete(q.chosen, d)
+		}
+	}
+	q.ctx.Note("GPTQ damp chosen per weight (per conv group) by cross-validation between the even and the odd calibration samples: %s", strings.Join(parts, ", "))
 }
 
 // gptqChannels is quantizeTensor for a 2-D MatMul or Gemm weight with
 // calibration statistics: per output channel (axes.Out), fitted by GPTQ.
-func (q *quantizer) gptqChannels(h *obs.Hessian, w []float32, dims []int64, axes passes.Axes) (*quantized, error) {
+func (q *quantizer) gptqChannels(h *obs.Hessian, w []float32, dims []int64, axes passes.Axes) (*quantized, string, error) {
 	kMajor := axes.Feature == 0
 	k, n := int(dims[axes.Feature]), int(dims[axes.Out])
-	res, err := q.gptq(h, w, k, n, kMajor, 0)
+	res, how, err := q.gptq(h, w, k, n, kMajor, 0)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	shift := q.shift()
 	r := &quantized{q: make([]int32, k*n), scale: res.Scales, zp: make([]int32, n), axis: axes.Out}
@@ -255,7 +351,7 @@ func (q *quantizer) gptqChannels(h *obs.Hessian, w []float32, dims []int64, axes
 		}
 		r.zp[o] = int32(res.Zeros[o]) - shift
 	}
-	return r, nil
+	return r, how, nil
 }
 
 // checkWeightOnly refuses options that do not fit together: rtn and gptq

@@ -265,6 +265,8 @@ func TestBadWeightOnlyOptions(t *testing.T) {
 		{"quantize(type=int8,mode=dynamic,method=gptq)", "method=gptq"},
 		{"quantize(mode=static,method=rtn)", "method=rtn"},
 		{"quantize(type=int8,gather=true)", "gather=true"},
+		{"quantize(type=int4,method=gptq,damps=0.1|0)", "damps="},
+		{"quantize(type=int4,method=gptq,damps=x)", "damps="},
 	} {
 		if _, err := passes.Parse(c.pipeline); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.pipeline, err, c.want)

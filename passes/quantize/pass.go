@@ -3,6 +3,7 @@ package quantize
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -28,6 +29,7 @@ var Pass = &passes.Pass{
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
 		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=gptq: fraction of the mean Hessian diagonal added to it before factoring (more regularises layers with few calibration rows per feature)"},
+		{Name: "damps", Kind: passes.List, Doc: "method=gptq: candidate dampenings (e.g. 0.001|0.01|0.1|1); each weight (each conv group) takes the one whose GPTQ on half the calibration samples best keeps the layer's output on the other half (two folds, even and odd samples, both ways round), instead of damp; costs two GPTQ sweeps per candidate and three Hessians per input (two folds and their sum) while a stage is fitted"},
 		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
 		{Name: "accuracy-level", Kind: passes.Int, Default: "4", Doc: "MatMulNBits accuracy_level: 0 (unset), 1 (float32), 2 (float16), 3 (bfloat16) or 4 (int8 activations, the fast one on CPU)"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
@@ -63,8 +65,9 @@ type config struct {
 	calib      calib.Config // static mode's calibration samples
 	method     string
 	percentile float64
-	gptq       bool    // weight-only, method=gptq
-	damp       float64 // method=gptq: Hessian dampening
+	gptq       bool      // weight-only, method=gptq
+	damp       float64   // method=gptq: Hessian dampening
+	damps      []float64 // method=gptq: candidate dampenings, cross-validated per weight
 	gather     bool
 	accuracy   int  // MatMulNBits accuracy_level
 	dynConv    bool // dynamic mode: Conv as ConvInteger
@@ -117,6 +120,13 @@ func parseConfig(a passes.Args) (*config, error) {
 	}
 	if !(c.damp > 0 && c.damp < 1e6) {
 		return nil, fmt.Errorf("damp=%s: want a number > 0", a.String("damp"))
+	}
+	for _, v := range a.List("damps") {
+		d, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(d > 0 && d < 1e6) {
+			return nil, fmt.Errorf("damps=: %q is not a number > 0", v)
+		}
+		c.damps = append(c.damps, d)
 	}
 	if err := c.checkWeightOnly(a.String("method")); err != nil {
 		return nil, err
@@ -176,7 +186,11 @@ type quantizer struct {
 	// convHess: the same for 4-bit Convs, one per conv group, columns
 	// in convBlocks' padded order.
 	convHess map[*graph.Node][]*obs.Hessian
-	done     int
+	// folds: with damps=, the even and the odd samples' Hessians of each
+	// Hessian above; chosen counts the damps picked, for the report.
+	folds  map[*obs.Hessian][2]*obs.Hessian
+	chosen map[float64]int
+	done   int
 
 	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts
 	casts        int // Casts inserted, counted by reason

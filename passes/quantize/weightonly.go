@@ -73,8 +73,8 @@ func (q *quantizer) quantizedWeight(n *graph.Node) (*graph.Value, *quantized, st
 	var r *quantized
 	how := ""
 	if h := q.hess[n]; h != nil && qa >= 0 && len(dims) == 2 && st == int32(onnx.TensorProto_FLOAT) {
-		r, err = q.gptqChannels(h, w, dims, axes)
-		how = " gptq"
+		r, how, err = q.gptqChannels(h, w, dims, axes)
+		how = " " + how
 	} else {
 		r, err = quantizeTensorAs(w, dims, qa, q.cfg.typ, q.cfg.symmetric, st)
 	}
