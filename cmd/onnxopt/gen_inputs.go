@@ -14,8 +14,8 @@ import (
 func newGenInputsCmd() *cobra.Command {
 	var (
 		out, shape, name, model string
-		samples          int
-		seed             int64
+		samples                 int
+		seed                    int64
 	)
 	c := &cobra.Command{
 		Use:   "inputs KIND -o DIR [--model M.onnx | --shape 1x3x48x192 --name x] [--samples N] [--seed S]",
