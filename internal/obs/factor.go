@@ -54,17 +54,26 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 		return nil, fmt.Errorf("damp %v is negative", damp)
 	}
 	scale := 2 / float64(h.n)
+	// The damp is a fraction of the mean diagonal over the features that
+	// carry data: columns that are never active (dead inputs, or the
+	// padding a 4-bit Conv's blocks add) get H_jj = 1 for the solve but do
+	// not count, so the damp keeps the scale of the layer's activations
+	// however much padding there is (the reference code averages their
+	// 1s in).
 	dead := make([]bool, c)
-	mean := 0.0
+	mean, live := 0.0, 0
 	for j := range c {
-		d := h.diag(j)
 		if !h.cs.active(j) {
 			dead[j] = true
-			d = 1
+			continue
 		}
-		mean += d
+		mean += h.diag(j)
+		live++
 	}
-	add := damp * mean / float64(c)
+	if live == 0 {
+		mean, live = 1, 1
+	}
+	add := damp * mean / float64(live)
 	at := func(k int) int { return k }
 	if perm != nil {
 		at = func(k int) int { return perm[k] }

@@ -132,25 +132,25 @@ func TestHessianDropsRowsWhenMany(t *testing.T) {
 	}
 }
 
-// dampedDeadDense is H dampened as newFactor does, dead features included
-// (H_jj = 1 before the dampening is added).
+// dampedDeadDense is H dampened as newFactor does: dead features get
+// H_jj = 1 before the dampening is added, which is a fraction of the mean
+// diagonal over the live features only.
 func dampedDeadDense(h *Hessian, damp float64) *mat.SymDense {
 	c := h.cols
-	mean := 0.0
+	mean, live := 0.0, 0
 	for i := range c {
-		d := h.At(i, i)
-		if d == 0 {
-			d = 1
+		if d := h.At(i, i); d != 0 {
+			mean += d
+			live++
 		}
-		mean += d
 	}
 	s := dampedDense(h, 0)
 	for i := range c {
 		d := h.At(i, i)
 		if d == 0 {
-			d = 1
+			d = 1 // dead: 1 for the solve, left out of the damp's mean
 		}
-		s.SetSym(i, i, d+damp*mean/float64(c))
+		s.SetSym(i, i, d+damp*mean/float64(live))
 	}
 	return s
 }
