@@ -10,6 +10,7 @@ package passes
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -244,6 +245,20 @@ func (a Args) String(name string) string {
 func (a Args) List(name string) []string {
 	l, _ := a.value(name).([]string)
 	return l
+}
+
+// PositiveFloats returns a List option's entries as numbers, each > 0 and
+// finite (candidate dampenings or ridges, say); nil when unset.
+func (a Args) PositiveFloats(name string) ([]float64, error) {
+	var out []float64
+	for _, s := range a.List(name) {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("%s=: %q is not a positive number", name, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // Texts returns every option that has a value, as written, by name.

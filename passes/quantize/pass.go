@@ -3,7 +3,6 @@ package quantize
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -121,17 +120,13 @@ func parseConfig(a passes.Args) (*config, error) {
 	if !(c.damp > 0 && c.damp < 1e6) {
 		return nil, fmt.Errorf("damp=%s: want a number > 0", a.String("damp"))
 	}
-	for _, v := range a.List("damps") {
-		d, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(d > 0 && d < 1e6) {
-			return nil, fmt.Errorf("damps=: %q is not a number > 0", v)
-		}
-		c.damps = append(c.damps, d)
+	var err error
+	if c.damps, err = a.PositiveFloats("damps"); err != nil {
+		return nil, err
 	}
 	if err := c.checkWeightOnly(a.String("method")); err != nil {
 		return nil, err
 	}
-	var err error
 	if c.calib, err = calib.Configure(a); err != nil {
 		return nil, err
 	}

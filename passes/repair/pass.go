@@ -2,8 +2,6 @@ package repair
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 
 	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/ort"
@@ -25,7 +23,7 @@ var Pass = &passes.Pass{
 		if r := a.Float("ridge"); r < 0 {
 			return fmt.Errorf("ridge=%v must not be negative", r)
 		}
-		if _, err := ridgeList(a); err != nil {
+		if _, err := a.PositiveFloats("ridges"); err != nil {
 			return err
 		}
 		_, err := calib.Configure(a)
@@ -79,25 +77,13 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	ridges, err := ridgeList(a)
+	ridges, err := a.PositiveFloats("ridges")
 	if err != nil {
 		return err
 	}
 	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", a.Float("ridge"), ridges)
 }
 
-// ridgeList reads ridges=: positive numbers.
-func ridgeList(a passes.Args) ([]float64, error) {
-	var out []float64
-	for _, s := range a.List("ridges") {
-		r, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(r > 0) || math.IsInf(r, 0) {
-			return nil, fmt.Errorf("ridges=: %q is not a positive number", s)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
 
 // findJobs lists the changed layers of m's main graph in graph order.
 func findJobs(ctx *passes.Context, m, ref *graph.Model, downstream bool) ([]*job, error) {
