@@ -2,6 +2,7 @@ package obs
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -126,5 +127,58 @@ func TestChooseDamp(t *testing.T) {
 	}
 	if _, _, err := ChooseDamp([2]*Hessian{hessianOf(t, fresh, cols), hessianOf(t, fresh, cols)}, w, q, SweepOptions{}, []float64{0.1, -1}); err == nil {
 		t.Error("a negative candidate: no error")
+	}
+}
+
+// TestChooseSparseDamp: SparseGPT's damp chosen between two folds of the
+// calibration rows is within 10% of the best candidate's error on fresh
+// rows, with few rows per fold (where the choice matters) and many, for a
+// layer of two groups ranked together; the weights are left as they were.
+func TestChooseSparseDamp(t *testing.T) {
+	const cols, rows = 64, 12
+	damps := []float64{0.001, 0.01, 0.1, 1, 10}
+	p := Pattern{Sparsity: 0.5, Scope: Layer}
+	ls := []*layer{newLayer(cols, 41), newLayer(cols, 42)}
+	ws := []Weight{randomWeight(rows, cols, 6), randomWeight(rows, cols, 7)}
+	before := []Weight{ws[0].Clone(), ws[1].Clone()}
+	fresh := [][]float32{ls[0].sample(2000, 78), ls[1].sample(2000, 79)}
+	for _, perFold := range []int{20, 600} {
+		folds := make([][2]*Hessian, 2)
+		all := []*Hessian{NewHessian(cols), NewHessian(cols)}
+		for g := range 2 {
+			for k := range 2 {
+				x := ls[g].sample(perFold, uint64(50+2*g+k))
+				folds[g][k] = hessianOf(t, x, cols)
+				if err := all[g].Add(x); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		best, scores, err := ChooseSparseDamp(folds, ws, p, SweepOptions{}, damps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := map[float64]float64{}
+		lowest := math.Inf(1)
+		for _, d := range damps {
+			outs, err := SparseGPTGroups(all, ws, p, SweepOptions{Damp: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs[d] = outputError(fresh[0], ws[0], outs[0]) + outputError(fresh[1], ws[1], outs[1])
+			lowest = min(lowest, errs[d])
+		}
+		t.Logf("%d rows per fold: chose %v; cross-validation %v; fresh rows %v", perFold, best, scores, errs)
+		if errs[best] > 1.1*lowest {
+			t.Errorf("%d rows per fold: damp %v gives %.4f on fresh rows, the best candidate %.4f", perFold, best, errs[best], lowest)
+		}
+	}
+	for g := range ws {
+		if !slices.Equal(ws[g].Data, before[g].Data) {
+			t.Errorf("group %d's weights changed", g)
+		}
+	}
+	if _, _, err := ChooseSparseDamp(make([][2]*Hessian, 2), ws, p, SweepOptions{}, damps); err == nil {
+		t.Error("empty folds: no error")
 	}
 }

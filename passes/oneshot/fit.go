@@ -21,8 +21,16 @@ func fit(l *layer, cfg Config) (*Result, error) {
 		l.Pattern.Scope = cfg.Scope
 	}
 	var outs []obs.Weight
+	damp := 0.0
 	if cfg.Method == SparseGPT {
-		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, cfg.Sweep)
+		sweep := cfg.Sweep
+		if l.folds != nil && !oneFold(l.folds) {
+			if damp, _, err = obs.ChooseSparseDamp(l.folds, ws, l.Pattern, sweep, cfg.Damps); err != nil {
+				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
+			}
+			sweep.Damp = damp
+		}
+		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, sweep)
 	} else {
 		outs, err = obs.WandaGroups(l.featureNorms(), ws, l.Pattern)
 	}
@@ -32,12 +40,12 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	for i, w := range ws {
 		copy(w.Data, outs[i].Data)
 	}
-	l.hess, l.norms = nil, nil
+	l.hess, l.norms, l.folds = nil, nil, nil
 	next := make([]float32, len(vals))
 	if err := l.Matrix.FromRows(next, full); err != nil {
 		return nil, err
 	}
-	r := &Result{Layer: l.Layer, Level: l.level, Total: int64(len(vals))}
+	r := &Result{Layer: l.Layer, Level: l.level, Total: int64(len(vals)), Damp: damp}
 	for i, v := range vals {
 		switch {
 		case v == 0:
@@ -58,6 +66,17 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	}
 	r.Fit = time.Since(start)
 	return r, nil
+}
+
+// oneFold reports whether a fold is empty (a single calibration sample):
+// there is nothing to cross-validate, and damp= is used.
+func oneFold(folds [][2]*obs.Hessian) bool {
+	for _, f := range folds {
+		if f[0].Samples() == 0 || f[1].Samples() == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // matrices returns the weight's values, their [rows, cols] matrix view
@@ -85,8 +104,12 @@ func report(ctx *passes.Context, method string, r *Result) {
 		tr.SparsityBefore = float64(r.Zeros) / float64(r.Total)
 		tr.SparsityAfter = float64(r.Zeros-r.Revived+r.Zeroed) / float64(r.Total)
 	}
-	tr.Detail = fmt.Sprintf("%s %s, level %d: zeroed %d of %d, updated %d, made %d earlier zeros nonzero; fit %s, capture %s",
-		method, r.Pattern, r.Level, r.Zeroed, r.Total, r.Updated, r.Revived, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))
+	damp := ""
+	if r.Damp > 0 {
+		damp = fmt.Sprintf(" damp %g (cross-validated),", r.Damp)
+	}
+	tr.Detail = fmt.Sprintf("%s %s, level %d:%s zeroed %d of %d, updated %d, made %d earlier zeros nonzero; fit %s, capture %s",
+		method, r.Pattern, r.Level, damp, r.Zeroed, r.Total, r.Updated, r.Revived, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))
 	ctx.Tensor(tr)
 	if r.Zeroed > 0 || r.Updated > 0 || r.Revived > 0 {
 		ctx.Report.TensorsTouched++

@@ -37,6 +37,9 @@ type layer struct {
 	// Per conv group (one for MatMul and Gemm): the statistics.
 	hess  []*obs.Hessian
 	norms []*calib.L2
+	// folds: with damps=, each group's Hessians of the even and the odd
+	// calibration samples, for the damp's cross-validation.
+	folds [][2]*obs.Hessian
 }
 
 // groups is the number of independent [rows/groups, Cols] matrices.

@@ -56,8 +56,10 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 	case Error:
 		shares := make([][]float32, len(un))
 		for lo := 0; lo < len(un); {
-			hi := lo + statsBatch(un[lo:], cfg.Method)
-			if err := capture(m, un[lo:hi], cfg); err != nil {
+			hi := lo + statsBatch(un[lo:], cfg)
+			shareCfg := cfg
+			shareCfg.Damps = nil // the shares take damp=; the fit chooses
+			if err := capture(m, un[lo:hi], shareCfg); err != nil {
 				return err
 			}
 			for i := lo; i < hi; i++ {
@@ -73,7 +75,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 				if err != nil {
 					return fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 				}
-				l.hess, l.norms = nil, nil
+				l.hess, l.norms, l.folds = nil, nil, nil
 			}
 			lo = hi
 		}

@@ -19,12 +19,13 @@ var MaxStatsBytes int64 = 1 << 30
 // Result is what Run did to one layer.
 type Result struct {
 	Layer
-	Level   int   // the layer's level (0: fed by the model's inputs only)
-	Total   int64 // elements of the weight
-	Zeros   int64 // zeros before
-	Zeroed  int64 // nonzero weights set to zero
-	Updated int64 // kept weights whose value changed (SparseGPT's update)
-	Revived int64 // zeros before that the update made nonzero
+	Level   int     // the layer's level (0: fed by the model's inputs only)
+	Total   int64   // elements of the weight
+	Zeros   int64   // zeros before
+	Zeroed  int64   // nonzero weights set to zero
+	Updated int64   // kept weights whose value changed (SparseGPT's update)
+	Revived int64   // zeros before that the update made nonzero
+	Damp    float64 // SparseGPT's dampening, chosen by damps= (0: damp=)
 	Fit     time.Duration
 	Capture time.Duration // of the capture the layer was part of
 }
@@ -74,7 +75,7 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	var captures int
 	var captureTime, fitTime time.Duration
 	for len(byLevel) > 0 {
-		batch := nextBatch(byLevel, cfg.Method)
+		batch := nextBatch(byLevel, cfg)
 		byLevel = byLevel[len(batch):]
 		start := time.Now()
 		if err := capture(m, batch, cfg); err != nil {
@@ -118,23 +119,28 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 // nextBatch returns the first layers of ls (sorted by level) that one
 // capture takes: those of the first level, up to MaxStatsBytes of
 // statistics (at least one layer).
-func nextBatch(ls []*layer, method string) []*layer {
+func nextBatch(ls []*layer, cfg Config) []*layer {
 	n := 1
 	for n < len(ls) && ls[n].level == ls[0].level {
 		n++
 	}
-	return ls[:statsBatch(ls[:n], method)]
+	return ls[:statsBatch(ls[:n], cfg)]
 }
 
 // statsBatch returns how many of the first layers of ls fit in
-// MaxStatsBytes of statistics (at least one).
-func statsBatch(ls []*layer, method string) int {
+// MaxStatsBytes of statistics (at least one): a Hessian per conv group
+// for SparseGPT (three with damps=: two folds and their sum), a norm per
+// feature for Wanda.
+func statsBatch(ls []*layer, cfg Config) int {
 	var bytes int64
 	for i, l := range ls {
 		cols := int64(l.Matrix.Cols)
 		b := int64(l.groups()) * cols * 8
-		if method == SparseGPT {
+		if cfg.Method == SparseGPT {
 			b *= cols
+			if len(cfg.Damps) > 0 {
+				b *= 3
+			}
 		}
 		if i > 0 && bytes+b > MaxStatsBytes {
 			return i
@@ -155,12 +161,18 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 	var targets []string
 	for _, l := range batch {
 		g := l.groups()
-		l.hess, l.norms = make([]*obs.Hessian, g), make([]*calib.L2, g)
+		l.hess, l.norms, l.folds = make([]*obs.Hessian, g), make([]*calib.L2, g), nil
+		if cfg.Method == SparseGPT && len(cfg.Damps) > 0 {
+			l.folds = make([][2]*obs.Hessian, g)
+		}
 		for i := range g {
 			if cfg.Method == SparseGPT {
 				l.hess[i] = obs.NewHessian(l.Matrix.Cols)
 			} else {
 				l.norms[i] = &calib.L2{}
+			}
+			if l.folds != nil {
+				l.folds[i] = [2]*obs.Hessian{obs.NewHessian(l.Matrix.Cols), obs.NewHessian(l.Matrix.Cols)}
 			}
 		}
 		for _, u := range l.uses {
@@ -177,7 +189,7 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 	defer c.Close()
 	return c.Each(func(sample int, target string, x *ort.Tensor) error {
 		for _, s := range sinks[target] {
-			if err := s.l.add(s.u, x); err != nil {
+			if err := s.l.add(s.u, x, sample); err != nil {
 				return fmt.Errorf("calibration sample %d, input %q of %s: %w", sample, target, s.u.node, err)
 			}
 		}
@@ -185,8 +197,9 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 	})
 }
 
-// add accumulates one sample's activation x of use u.
-func (l *layer) add(u use, x *ort.Tensor) error {
+// add accumulates the activation x of use u on calibration sample
+// sample (into the even or odd fold too, with damps=).
+func (l *layer) add(u use, x *ort.Tensor, sample int) error {
 	var mats []calib.Matrix
 	if u.conv == nil {
 		r, err := calib.Rows(x)
@@ -215,6 +228,9 @@ func (l *layer) add(u use, x *ort.Tensor) error {
 		var err error
 		if l.hess[g] != nil {
 			err = l.hess[g].Add(a.Data)
+			if err == nil && l.folds != nil {
+				err = l.folds[g][sample%2].Add(a.Data)
+			}
 		} else {
 			err = l.norms[g].Add(a)
 		}
