@@ -153,15 +153,16 @@ func All() []*Pass {
 // in, each parsed once into its typed form when the step is built
 // (NewStep), so reading one never fails.
 type Args struct {
-	pass *Pass
-	vals map[string]any    // typed values (see Option.parse)
-	text map[string]string // the same values as written
+	pass  *Pass
+	vals  map[string]any    // typed values (see Option.parse)
+	text  map[string]string // the same values as written
+	given map[string]bool   // options the pipeline set (not defaults)
 }
 
 // parseArgs fills in defaults and parses every value of given for p;
 // an error names the option.
 func parseArgs(p *Pass, given []KV) (Args, error) {
-	a := Args{pass: p, vals: map[string]any{}, text: map[string]string{}}
+	a := Args{pass: p, vals: map[string]any{}, text: map[string]string{}, given: map[string]bool{}}
 	set := func(o *Option, v string) error {
 		x, err := o.parse(v)
 		if err != nil {
@@ -185,6 +186,7 @@ func parseArgs(p *Pass, given []KV) (Args, error) {
 		if err := set(o, kv.Value); err != nil {
 			return Args{}, err
 		}
+		a.given[o.Name] = true
 	}
 	return a, nil
 }
@@ -194,6 +196,26 @@ func (p *Pass) option(name string) *Option {
 	for i := range p.Options {
 		if p.Options[i].Name == name {
 			return &p.Options[i]
+		}
+	}
+	return nil
+}
+
+// Given reports whether the pipeline set the option (a default does not
+// count).
+func (a Args) Given(name string) bool {
+	a.value(name)
+	return a.given[name]
+}
+
+// Unused returns an error naming the first of names the pipeline set,
+// saying it has no effect unless what (e.g. "method=sparsegpt"): an
+// option that would be silently ignored is refused instead. nil when
+// none was set.
+func (a Args) Unused(unless string, names ...string) error {
+	for _, n := range names {
+		if a.Given(n) {
+			return fmt.Errorf("%s= has no effect without %s", n, unless)
 		}
 	}
 	return nil

@@ -62,6 +62,9 @@ func check(a passes.Args) error {
 			return fmt.Errorf("ops: nm does not handle %q (it handles %s)", op, strings.Join(Ops, ", "))
 		}
 	}
+	if a.Given("mask") {
+		return fmt.Errorf("mask= ranks unstructured sparsity; nm's groups of m are the mask")
+	}
 	_, err := oneshot.Configure(a)
 	return err
 }

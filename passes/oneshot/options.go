@@ -20,6 +20,9 @@ type Config struct {
 	Method string // Wanda or SparseGPT
 	Calib  calib.Config
 	Sweep  obs.SweepOptions // SparseGPT's dampening and block size
+	// Damps are SparseGPT's candidate dampenings (damps=), one chosen per
+	// layer by split-half cross-validation (obs.ChooseSparseDamp).
+	Damps []float64
 	// Scope is the group an unstructured mask is ranked in (mask=), the
 	// method's own choice resolved: obs.Layer for SparseGPT, obs.Row for
 	// Wanda unless asked otherwise. It replaces a Layer's DefaultScope.
@@ -55,6 +58,7 @@ func Options() []passes.Option {
 		{Name: "method", Kind: passes.Enum, Values: []string{Magnitude, Wanda, SparseGPT}, Default: Magnitude,
 			Doc: "magnitude (no data), wanda (|W|·‖X‖ from calibration activations) or sparsegpt (OBS update with the inverse Hessian; best quality, slowest)"},
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=sparsegpt: fraction of the mean Hessian diagonal added to it (raise it if a Hessian is not positive definite)"},
+		{Name: "damps", Kind: passes.List, Doc: "method=sparsegpt: candidate dampenings (e.g. 0.001|0.01|0.1|1); each layer takes the one whose SparseGPT on half the calibration samples best keeps the layer's output on the other half (two folds, even and odd samples, both ways round), instead of damp; costs two sweeps per candidate and three Hessians per input"},
 		{Name: "blocksize", Kind: passes.Int, Default: "128", Doc: "method=sparsegpt: columns per lazy batch update"},
 		{Name: "mask", Kind: passes.Enum, Values: []string{MaskDefault, MaskRow, MaskLayer}, Default: MaskDefault,
 			Doc: "unstructured: rank weights per output row (every row equally sparse) or per layer (exact layer total, rows differ; per column block for sparsegpt); auto: layer for sparsegpt, row for wanda"},
@@ -74,12 +78,19 @@ func Calibrated(a passes.Args) bool {
 func Configure(a passes.Args) (Config, error) {
 	c := Config{Method: a.String("method")}
 	switch c.Method {
-	case "":
+	case "", Magnitude:
 		c.Method = Magnitude
-		return c, nil
-	case Magnitude:
-		return c, nil
-	case Wanda, SparseGPT:
+		// Calibration options without a calibrated method would be
+		// ignored: most likely method= was forgotten.
+		return c, a.Unused("method=wanda or method=sparsegpt", "calib", "samples", "seed", "shapes", "damp", "damps", "blocksize", "mask")
+	case Wanda:
+		if err := a.Unused("method=sparsegpt", "damp", "damps", "blocksize"); err != nil {
+			return c, err
+		}
+	case SparseGPT:
+		if a.Given("damp") && a.Given("damps") {
+			return c, fmt.Errorf("give damp= or damps=, not both")
+		}
 	default:
 		return c, fmt.Errorf("method=%s: want magnitude, wanda or sparsegpt", c.Method)
 	}
@@ -92,6 +103,10 @@ func Configure(a passes.Args) (Config, error) {
 		return c, fmt.Errorf("blocksize=%d: want 1 <= blocksize <= 65536", bs)
 	}
 	c.Sweep = obs.SweepOptions{Damp: d, BlockSize: int(bs)}
+	var err error
+	if c.Damps, err = a.PositiveFloats("damps"); err != nil {
+		return c, err
+	}
 	switch mk := a.String("mask"); mk {
 	case MaskRow:
 		c.Scope = obs.Row

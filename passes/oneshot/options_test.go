@@ -26,6 +26,15 @@ func TestBadOptions(t *testing.T) {
 		"prune(sparsity=0.5,layers=owl)":                    "layers=owl",
 		"prune(sparsity=0.5,layers=error)":                  "layers=error",
 		"nm(method=wanda,layers=owl)":                       "layers",
+		// Options that would be ignored are refused, naming what they need.
+		"prune(sparsity=0.5,calib=cal)":                         "calib= has no effect without method=wanda or method=sparsegpt",
+		"nm(samples=4)":                                         "samples= has no effect without method=",
+		"prune(sparsity=0.5,mask=layer)":                        "mask= has no effect",
+		"prune(sparsity=0.5,method=wanda,damp=0.1)":             "damp= has no effect without method=sparsegpt",
+		"nm(method=wanda,damps=0.1|1)":                          "damps= has no effect",
+		"prune(sparsity=0.5,method=sparsegpt,damp=0.1,damps=1)": "damp= or damps=",
+		"prune(sparsity=0.5,method=sparsegpt,damps=0.1|-1)":     "damps=",
+		"nm(method=sparsegpt,mask=row)":                         "mask=",
 	} {
 		_, err := passes.Parse(text)
 		if err == nil || !strings.Contains(err.Error(), want) {

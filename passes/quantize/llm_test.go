@@ -267,6 +267,9 @@ func TestBadWeightOnlyOptions(t *testing.T) {
 		{"quantize(type=int8,gather=true)", "gather=true"},
 		{"quantize(type=int4,method=gptq,damps=0.1|0)", "damps="},
 		{"quantize(type=int4,method=gptq,damps=x)", "damps="},
+		{"quantize(type=int4,damps=0.1|1)", "damps= has no effect without method=gptq"},
+		{"quantize(type=int4,damp=0.1)", "damp= has no effect without method=gptq"},
+		{"quantize(type=int4,method=gptq,damp=0.1,damps=1)", "damp= or damps="},
 	} {
 		if _, err := passes.Parse(c.pipeline); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", c.pipeline, err, c.want)

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/internal/modelgen"
+	"github.com/onnxopt/onnxopt/passes"
 )
 
 // TestNBitsRTNMatchesGeneralPath checks that the fused 4-bit encoder gives
@@ -98,5 +101,26 @@ func TestQuantize4MatchesQuantize(t *testing.T) {
 				t.Fatalf("%s: quantize4(%v, %v, %d) = %d, quantize gives %d", name, x, s, z, got, want)
 			}
 		}
+	}
+}
+
+// TestReportedMethod: the report names the method that ran (rtn for
+// weight-only rounding, minmax for static ranges), not one default for
+// all modes; a range method for weight-only rounding is refused.
+func TestReportedMethod(t *testing.T) {
+	mlp := modelgen.MLP(modelgen.MLPOptions{Dim: 32, Hidden: 64})
+	for pipeline, want := range map[string]string{
+		"quantize(type=int4)":                      "rtn",
+		"quantize(type=int8,mode=weight-only)":     "rtn",
+		"quantize(type=int8,mode=dynamic)":         "minmax",
+		"quantize(type=int4,block=32,gather=true)": "rtn",
+	} {
+		_, rep := apply(t, mlp, pipeline)
+		if got := rep.Extra["method"]; got != want {
+			t.Errorf("%s: report method %v, want %s", pipeline, got, want)
+		}
+	}
+	if _, err := passes.Parse("quantize(type=int4,method=entropy)"); err == nil || !strings.Contains(err.Error(), "method=rtn or gptq") {
+		t.Errorf("int4 with method=entropy: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ var Pass = &passes.Pass{
 		{Name: "ops", Kind: passes.List, Default: "MatMul|Gemm|Conv", Doc: "op types to quantize"},
 		{Name: "include", Kind: passes.List, Doc: "only nodes or weights whose name matches one of these globs ('*' and '?' wildcards); empty means all"},
 		{Name: "exclude", Kind: passes.List, Doc: "leave nodes or weights whose name matches one of these globs (a weight shared with an excluded node is still quantized for the others)"},
-		{Name: "method", Kind: passes.Enum, Default: "minmax", Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
+		{Name: "method", Kind: passes.Enum, Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, the default; percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=gptq: fraction of the mean Hessian diagonal added to it before factoring (more regularises layers with few calibration rows per feature)"},
 		{Name: "damps", Kind: passes.List, Doc: "method=gptq: candidate dampenings (e.g. 0.001|0.01|0.1|1); each weight (each conv group) takes the one whose GPTQ on half the calibration samples best keeps the layer's output on the other half (two folds, even and odd samples, both ways round), instead of damp; costs two GPTQ sweeps per candidate and three Hessians per input (two folds and their sum) while a stage is fitted"},
 		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
@@ -112,6 +112,14 @@ func parseConfig(a passes.Args) (*config, error) {
 	} else if c.mode == "" {
 		c.mode = "dynamic"
 	}
+	switch {
+	case c.method == "" && c.mode == "weight-only":
+		c.method = "rtn"
+	case c.method == "":
+		c.method = "minmax"
+	case c.mode == "weight-only" && !c.gptq && c.method != "rtn":
+		return nil, fmt.Errorf("method=%s chooses activation ranges for mode=static; weight-only rounding is method=rtn or gptq", c.method)
+	}
 	for _, op := range c.ops {
 		if !slices.Contains(supportedOps, op) {
 			return nil, fmt.Errorf("ops: cannot quantize %q (supported: %s)", op, strings.Join(supportedOps, ", "))
@@ -123,6 +131,13 @@ func parseConfig(a passes.Args) (*config, error) {
 	var err error
 	if c.damps, err = a.PositiveFloats("damps"); err != nil {
 		return nil, err
+	}
+	if a.String("method") != "gptq" {
+		if err := a.Unused("method=gptq", "damp", "damps"); err != nil {
+			return nil, err
+		}
+	} else if a.Given("damp") && a.Given("damps") {
+		return nil, fmt.Errorf("give damp= or damps=, not both")
 	}
 	if err := c.checkWeightOnly(a.String("method")); err != nil {
 		return nil, err
@@ -158,6 +173,7 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	ctx.Set("quantized_nodes", q.done)
 	ctx.Set("mode", c.mode)
+	ctx.Set("method", c.method)
 	ctx.Set("type", c.typ.name)
 	q.reportCasts()
 	var sortErr error

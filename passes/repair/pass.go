@@ -26,6 +26,13 @@ var Pass = &passes.Pass{
 		if _, err := a.PositiveFloats("ridges"); err != nil {
 			return err
 		}
+		if a.String("mode") != "lsq" {
+			if err := a.Unused("mode=lsq", "ridge", "ridges"); err != nil {
+				return err
+			}
+		} else if a.Given("ridge") && a.Given("ridges") {
+			return fmt.Errorf("give ridge= or ridges=, not both")
+		}
 		_, err := calib.Configure(a)
 		return err
 	},
@@ -83,7 +90,6 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	}
 	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", a.Float("ridge"), ridges)
 }
-
 
 // findJobs lists the changed layers of m's main graph in graph order.
 func findJobs(ctx *passes.Context, m, ref *graph.Model, downstream bool) ([]*job, error) {

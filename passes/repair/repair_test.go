@@ -76,7 +76,7 @@ func TestRidgeChoice(t *testing.T) {
 	shapes := ort.Shapes{"N": {16}}
 	pruned, _ := compressed(t, m, "nm(include=w2)")
 	stiff, _ := compressed(t, m, "nm(include=w2),repair(ridge=1000,shapes=N:16)")
-	chosen, _ := compressed(t, m, "nm(include=w2),repair(ridge=1000,ridges=0.000001|1000,shapes=N:16)")
+	chosen, _ := compressed(t, m, "nm(include=w2),repair(ridges=0.000001|1000,shapes=N:16)")
 	before := relErr(t, m, pruned, shapes, evalSeed)
 	e1, e2 := relErr(t, m, stiff, shapes, evalSeed), relErr(t, m, chosen, shapes, evalSeed)
 	t.Logf("held-out rel L2: pruned %.3g, ridge 1000 %.3g, chosen %.3g", before, e1, e2)
@@ -137,6 +137,16 @@ func TestErrors(t *testing.T) {
 	for _, p := range []string{"repair(ridge=-1)", "repair(mode=exact)", "repair(samples=0)", "repair(ridges=0|1)", "repair(ridges=x)"} {
 		if _, err := passes.Parse(p); err == nil {
 			t.Errorf("%s parsed", p)
+		}
+	}
+	// Options that would be ignored are refused.
+	for p, want := range map[string]string{
+		"repair(mode=bias,ridges=0.1|1)": "ridges= has no effect without mode=lsq",
+		"repair(mode=bias,ridge=1)":      "ridge= has no effect without mode=lsq",
+		"repair(ridge=0.1,ridges=1)":     "ridge= or ridges=",
+	} {
+		if _, err := passes.Parse(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", p, err, want)
 		}
 	}
 	if !repair.Pass.NeedsReference || !repair.Pass.NeedsRuntime(passes.Args{}) {
