@@ -169,11 +169,12 @@ func (s *Summary) addSparse(v *graph.Value, gname string) error {
 	return nil
 }
 
-// countPacked makes Params count the weights that 4-bit (or 2-bit) codes
-// packed into bytes stand for, not the bytes: a MatMulNBits B or a
-// GatherBlockQuantized table is K*N parameters, however many codes share
-// a byte (and whatever padding rounds K up to whole blocks). A weight read
-// by several nodes (a tied embedding and head) counts once.
+// countPacked makes Params count the weights quantized layers stand for:
+// a MatMulNBits B or a GatherBlockQuantized table is K*N parameters,
+// however many codes share a byte (and whatever padding rounds K up to
+// whole blocks), and the scales and zero points beside quantized weights
+// are storage, not parameters, so quantizing leaves the count as it was.
+// A tensor read by several nodes (a tied embedding and head) counts once.
 func (s *Summary) countPacked() {
 	stored := map[string]int64{}
 	for _, t := range s.Tensors {
@@ -181,6 +182,12 @@ func (s *Summary) countPacked() {
 	}
 	done := map[string]bool{}
 	for _, q := range s.Quantized {
+		for _, a := range q.aux {
+			if n, ok := stored[a]; ok && !done[a] {
+				done[a] = true
+				s.Params -= n
+			}
+		}
 		n, ok := stored[q.Weight]
 		if !ok || done[q.Weight] || q.Bits >= 8 || (q.Op != "com.microsoft.MatMulNBits" && q.Op != "com.microsoft.GatherBlockQuantized") {
 			continue

@@ -24,6 +24,8 @@ type QuantizedLayer struct {
 	AccuracyLevel *int64  `json:"accuracy_level,omitempty"`
 	// Bytes counts the weight, its scales and zero points.
 	Bytes int64 `json:"bytes"`
+	// aux names the constant scales and zero points (not parameters).
+	aux []string
 }
 
 // quantizedLayer describes n when it reads a constant integer weight.
@@ -58,6 +60,7 @@ func quantizedLayer(n *graph.Node) *QuantizedLayer {
 	for _, v := range []*graph.Value{s, z} {
 		if v != nil && v.Const() != nil {
 			l.Bytes += v.Const().Bytes()
+			l.aux = append(l.aux, v.Name)
 		}
 	}
 	if s != nil && s.Const() != nil {

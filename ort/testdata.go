@@ -22,8 +22,11 @@ func ReadInputDir(dir string, specs []InputSpec) ([][]Value, error) {
 	}
 	var samples [][]Value
 	for _, set := range sets {
-		vals, err := readValues(set, "input", specs)
+		vals, err := readValues(set, "input", specs, true)
 		if err != nil {
+			return nil, err
+		}
+		if err := fitsSpecs(set, vals, specs); err != nil {
 			return nil, err
 		}
 		samples = append(samples, vals)
@@ -31,14 +34,54 @@ func ReadInputDir(dir string, specs []InputSpec) ([][]Value, error) {
 	return samples, nil
 }
 
+// fitsSpecs checks that tensors read for a model have its inputs' types,
+// ranks and fixed sizes, so that data made for another model is refused
+// with the input's name rather than by ONNX Runtime.
+func fitsSpecs(dir string, vals []Value, specs []InputSpec) error {
+	for i, v := range vals {
+		t, ok := v.(*Tensor)
+		sp := specs[i]
+		if !ok || sp.Kind != KindTensor || sp.Dims == nil {
+			continue
+		}
+		if t.DType != sp.DType {
+			return fmt.Errorf("%s: input %q holds %s data, the model takes %s", dir, sp.Name, t.DType, sp.DType)
+		}
+		bad := len(t.Shape) != len(sp.Dims)
+		for k := 0; !bad && k < len(t.Shape); k++ {
+			bad = sp.Dims[k].Size >= 0 && t.Shape[k] != sp.Dims[k].Size
+		}
+		if bad {
+			return fmt.Errorf("%s: input %q has shape %v, the model takes %s (onnxopt gen inputs --model writes data of the model's shape)", dir, sp.Name, t.Shape, dimsText(sp.Dims))
+		}
+	}
+	return nil
+}
+
+// dimsText writes declared dimensions as [1 ? 96], symbolic ones by name.
+func dimsText(ds []Dim) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		switch {
+		case d.Size >= 0:
+			parts[i] = fmt.Sprint(d.Size)
+		case d.Param != "":
+			parts[i] = d.Param
+		default:
+			parts[i] = "?"
+		}
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
 // ReadTestDataSet reads one test_data_set_N folder of the ONNX backend
 // suite for model m: inputs in InputSpecs order, expected outputs in graph
 // output order.
 func ReadTestDataSet(dir string, m *onnx.ModelProto) (inputs, outputs []Value, err error) {
-	if inputs, err = readValues(dir, "input", InputSpecs(m)); err != nil {
+	if inputs, err = readValues(dir, "input", InputSpecs(m), false); err != nil {
 		return nil, nil, err
 	}
-	if outputs, err = readValues(dir, "output", OutputSpecs(m)); err != nil {
+	if outputs, err = readValues(dir, "output", OutputSpecs(m), false); err != nil {
 		return nil, nil, err
 	}
 	return inputs, outputs, nil
@@ -85,7 +128,7 @@ func numbered(name, prefix, suffix string) (int, bool) {
 // to a spec: by the name stored in the file when it names one, else by
 // position. A spec left without a file is an error, except an optional,
 // which is None.
-func readValues(dir, prefix string, specs []InputSpec) ([]Value, error) {
+func readValues(dir, prefix string, specs []InputSpec, strict bool) ([]Value, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -116,6 +159,13 @@ func readValues(dir, prefix string, specs []InputSpec) ([]Value, error) {
 		// Decode as the spec at this position first; the name inside the
 		// file may then point at another spec, whose type decides.
 		v, name, err := DecodeValue(b, specs[k].Type)
+		if _, ok := byName[name]; strict && name != "" && !ok {
+			names := make([]string, len(specs))
+			for i, s := range specs {
+				names[i] = s.Name
+			}
+			return nil, fmt.Errorf("%s: tensor %q is not an input of the model (it takes %s)", path, name, strings.Join(names, ", "))
+		}
 		target := k
 		if j, ok := byName[name]; ok && name != "" && j != k {
 			target = j

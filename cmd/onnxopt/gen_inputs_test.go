@@ -67,3 +67,27 @@ func TestGenInputsForModel(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyInputsMustFit: verify --inputs refuses data of another shape
+// or for another input name, naming the input, instead of handing it to
+// ONNX Runtime (or feeding it by position).
+func TestVerifyInputsMustFit(t *testing.T) {
+	model := testenv.Model(t, "hello_deepa.onnx")
+	for _, c := range []struct {
+		gen  []string
+		want string
+	}{
+		{[]string{"wakeword"}, "has shape [1 16 96], the model takes [1 25 96]"},
+		{[]string{"wakeword", "--shape", "1x25x96", "--name", "frames"}, `tensor "frames" is not an input of the model`},
+	} {
+		dir := filepath.Join(t.TempDir(), "in")
+		args := append(append([]string{"gen", "inputs"}, c.gen...), "--samples", "1", "-o", dir)
+		if code, _, stderr := runCaptured(t, args...); code != exitOK {
+			t.Fatalf("%v: exit %d, %s", args, code, stderr)
+		}
+		code, _, stderr := runCaptured(t, "verify", "--inputs", dir, model, model)
+		if code == exitOK || !strings.Contains(stderr, c.want) {
+			t.Errorf("verify --inputs (%v): exit %d, %q; want a failure saying %q", c.gen, code, stderr, c.want)
+		}
+	}
+}

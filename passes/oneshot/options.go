@@ -107,6 +107,9 @@ func Configure(a passes.Args) (Config, error) {
 	if c.Damps, err = a.PositiveFloats("damps"); err != nil {
 		return c, err
 	}
+	if len(c.Damps) == 1 { // nothing to choose between
+		c.Sweep.Damp, c.Damps = c.Damps[0], nil
+	}
 	switch mk := a.String("mask"); mk {
 	case MaskRow:
 		c.Scope = obs.Row

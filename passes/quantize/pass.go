@@ -132,6 +132,9 @@ func parseConfig(a passes.Args) (*config, error) {
 	if c.damps, err = a.PositiveFloats("damps"); err != nil {
 		return nil, err
 	}
+	if len(c.damps) == 1 { // nothing to choose between
+		c.damp, c.damps = c.damps[0], nil
+	}
 	if a.String("method") != "gptq" {
 		if err := a.Unused("method=gptq", "damp", "damps"); err != nil {
 			return nil, err

@@ -37,6 +37,7 @@ type job struct {
 	// the even ones' (hess, tg) until the ridge is chosen.
 	oddHess []*obs.Hessian
 	oddTg   []*obs.Targets
+	cv      bool // a ridge was chosen by cross-validation (both folds had rows)
 	mean    []*calib.Mean
 	refMean []*calib.Mean
 	// ys[sample][g]: the target outputs of the level being captured,
@@ -335,7 +336,7 @@ func (j *job) fit(lsq bool, ridge float64, ridges []float64) (string, error) {
 		if iters > 0 {
 			detail = fmt.Sprintf("least squares over %d kept sets by conjugate gradients (%d iterations, residual %.1e), then bias correction", masks, iters, worst)
 		}
-		if j.oddHess != nil {
+		if j.cv {
 			chosen := fmt.Sprint(lo)
 			if hi > lo {
 				chosen = fmt.Sprintf("%v to %v", lo, hi)
@@ -373,7 +374,7 @@ func (j *job) chooseRidge(g int, w obs.Weight, ridge float64, ridges []float64) 
 		if err != nil {
 			return 0, err
 		}
-		ridge = best
+		ridge, j.cv = best, true
 	}
 	if err := h[0].Merge(h[1]); err != nil {
 		return 0, err

@@ -88,7 +88,11 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	if err != nil {
 		return err
 	}
-	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", a.Float("ridge"), ridges)
+	ridge := a.Float("ridge")
+	if len(ridges) == 1 { // nothing to choose between
+		ridge, ridges = ridges[0], nil
+	}
+	return fitAll(ctx, m, ref, cfg, jobs, a.String("mode") == "lsq", ridge, ridges)
 }
 
 // findJobs lists the changed layers of m's main graph in graph order.
