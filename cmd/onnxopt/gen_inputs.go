@@ -18,14 +18,15 @@ func newGenInputsCmd() *cobra.Command {
 		seed                    int64
 	)
 	c := &cobra.Command{
-		Use:   "inputs KIND -o DIR [--model M.onnx | --shape 1x3x48x192 --name x] [--samples N] [--seed S]",
+		Use:   "inputs KIND -o DIR [--model M.onnx] [--shape 1x3x48x192] [--name x] [--samples N] [--seed S]",
 		Short: "Write realistic model inputs (rendered text for PP-OCR, a wake-word feature proxy) as ONNX test data",
 		Long: `inputs draws calibration or evaluation inputs and writes them as ONNX
 test data, DIR/test_data_set_N/input_0.pb, the layout calib=DIR and
 verify --inputs DIR read. Draw calibration and evaluation sets with
 different seeds. --model takes the input's name and fixed sizes from the
 model the data is for (openWakeWord models take 24 or 25 frames, not the
-kind's default 16); or give --shape and --name. Kinds:
+kind's default 16); --shape sets the sizes (with --model: of a model with
+dynamic sizes), --name the name. Kinds:
 
 ` + kindList(),
 		Args: cobra.ExactArgs(1),
@@ -39,17 +40,19 @@ kind's default 16); or give --shape and --name. Kinds:
 			}
 			var dims []int64
 			if model != "" {
-				if shape != "" {
-					return usageErrorf("give --model or --shape, not both")
-				}
 				if name, dims, err = modelInput(model, name, k.Shape); err != nil {
 					return err
 				}
 			}
 			if shape != "" {
-				if _, dims, err = ort.ParseShape("input=" + shape); err != nil {
+				var given []int64
+				if _, given, err = ort.ParseShape("input=" + shape); err != nil {
 					return usageErrorf("--shape: %v", err)
 				}
+				if dims != nil && len(given) != len(dims) {
+					return usageErrorf("--shape %s has rank %d, the model's input %q rank %d", shape, len(given), name, len(dims))
+				}
+				dims = given
 			}
 			if name == "" {
 				name = k.Input

@@ -54,12 +54,18 @@ func TestGenInputsForModel(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("verify --inputs on the written set: exit %d, %q, %q", code, stdout, stderr)
 	}
+	// --shape with --model: the model's name, the given sizes.
+	det := testenv.Model(t, "ppocr-det.onnx")
+	code, stdout, stderr = runCaptured(t, "gen", "inputs", "ppocr-det", "--model", det, "--shape", "1x3x64x96", "--samples", "1", "-o", filepath.Join(t.TempDir(), "det"))
+	if code != exitOK || !strings.Contains(stdout, "shape [1 3 64 96]") {
+		t.Errorf("gen inputs --model --shape: exit %d, %q, %q", code, stdout, stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"gen", "inputs", "ppocr-det", "--model", model, "-o", filepath.Join(t.TempDir(), "a")}, "no input of rank 4"},
-		{[]string{"gen", "inputs", "wakeword", "--model", model, "--shape", "1x25x96", "-o", filepath.Join(t.TempDir(), "b")}, "not both"},
+		{[]string{"gen", "inputs", "wakeword", "--model", model, "--shape", "1x3x25x96", "-o", filepath.Join(t.TempDir(), "b")}, "rank 4"},
 	} {
 		code, _, stderr := runCaptured(t, c.args...)
 		if code != exitUsage || !strings.Contains(stderr, c.want) {

@@ -53,7 +53,7 @@ zeros) and size. --json prints the same as one JSON object.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().IntVar(&top, "tensors", 20, "largest tensors to list in text output (0: all)")
+	cmd.Flags().IntVar(&top, "tensors", 20, "largest tensors, and quantized layers, to list in text output (0: all)")
 	return cmd
 }
 

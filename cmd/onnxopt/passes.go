@@ -12,13 +12,28 @@ func init() { register(newPassesCmd) }
 
 func newPassesCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "passes",
-		Short:   "List every pass, its doc and its options",
-		Example: "  onnxopt passes",
-		Args:    cobra.NoArgs,
+		Use:     "passes [PASS...]",
+		Short:   "List every pass (or the ones named), its doc and its options",
+		Example: "  onnxopt passes\n  onnxopt passes prune quantize",
+		Args:    cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
-			for _, p := range passes.All() {
+			list := passes.All()
+			if len(args) > 0 {
+				list = nil
+				for _, name := range args {
+					p, ok := passes.Lookup(name)
+					if !ok {
+						var names []string
+						for _, q := range passes.All() {
+							names = append(names, q.Name)
+						}
+						return usageErrorf("no pass %q (passes: %s)", name, strings.Join(names, ", "))
+					}
+					list = append(list, p)
+				}
+			}
+			for _, p := range list {
 				fmt.Fprintf(w, "%s\n    %s\n", p.Name, p.Doc)
 				for _, o := range p.Options {
 					kind := o.Kind.String()

@@ -185,7 +185,7 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 			}
 			for i, r := range order {
 				if i == 3 {
-					fmt.Fprintf(w, "%18s (%d more reasons in --report)\n", "", len(order)-3)
+					fmt.Fprintf(w, "%18s (%s in --report)\n", "", plural(len(order)-3, "more reason"))
 					break
 				}
 				fmt.Fprintf(w, "%18s skipped %d: %s\n", "", reasons[r], r)

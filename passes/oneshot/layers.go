@@ -17,7 +17,7 @@ import (
 // from the feature norms, SparseGPT's OBS saliency from the Hessians
 // (captured in groups of up to MaxStatsBytes, each freed once scored).
 // The pass report's layer_sparsity lists the result.
-func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error {
+func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captures *int) error {
 	var un []*layer
 	for _, l := range ls {
 		if l.Pattern.M == 0 {
@@ -39,6 +39,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 		if err := capture(m, un, wc); err != nil {
 			return err
 		}
+		*captures++
 		ratios := make([]float64, len(un))
 		sizes := make([]int64, len(un))
 		for i, l := range un {
@@ -62,6 +63,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config) error 
 			if err := capture(m, un[lo:hi], shareCfg); err != nil {
 				return err
 			}
+			*captures++
 			for i := lo; i < hi; i++ {
 				l := un[i]
 				_, _, ws, err := l.matrices()

@@ -13,8 +13,13 @@ import (
 func TestSpreadLayers(t *testing.T) {
 	runtime(t)
 	orig := plantedMLP(t)
+	_, uni := compress(t, orig, "prune(sparsity=0.5,shapes=input:64x64,samples=8,method=sparsegpt)")
 	for _, method := range []string{"wanda,layers=owl", "sparsegpt,layers=owl", "wanda,layers=error", "sparsegpt,layers=error"} {
 		_, rep := compress(t, orig, "prune(sparsity=0.5,shapes=input:64x64,samples=8,method="+method+")")
+		// The spread's capture of the unpruned model is counted.
+		if c, u := rep.Extra["captures"].(int), uni.Extra["captures"].(int); c <= u {
+			t.Errorf("%s: %d captures, uniform %d: the spread's capture is not counted", method, c, u)
+		}
 		sp, ok := rep.Extra["layer_sparsity"].(map[string]float64)
 		if !ok || len(sp) < 2 {
 			t.Fatalf("%s: report's layer_sparsity is %v", method, rep.Extra["layer_sparsity"])

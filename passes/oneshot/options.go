@@ -42,7 +42,7 @@ const (
 // LayersOption is prune's layers= option: how a calibrated unstructured
 // sparsity is spread over the layers (N:M has no choice to make).
 var LayersOption = passes.Option{Name: "layers", Kind: passes.Enum, Values: []string{Uniform, OWL, Error}, Default: Uniform,
-	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform); owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, sparsities spread over ±0.08; error: each layer's sparsity from ranking w²·‖X_j‖² over its layer's total across all layers (the least estimated relative output error); the same fraction of all weights removed"}
+	Doc: "method=wanda|sparsegpt: every layer to the sparsity (uniform); owl: layers whose Wanda scores have more outliers (above 5x the layer mean) keep more weights, layer sparsities at most 0.16 apart, placed so the total stays at sparsity=; error: each layer's sparsity from ranking w²·‖X_j‖² over its layer's total across all layers (the least estimated relative output error); the same fraction of all weights removed"}
 
 // Values of the mask= option.
 const (

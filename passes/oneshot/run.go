@@ -64,15 +64,15 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	if err := assignLevels(m, ls); err != nil {
 		return nil, err
 	}
+	var captures int // of the spread's statistics and of the fit
 	if cfg.Layers != "" && cfg.Layers != Uniform {
-		if err := spread(ctx, m, ls, cfg); err != nil {
+		if err := spread(ctx, m, ls, cfg, &captures); err != nil {
 			return nil, err
 		}
 	}
 	byLevel := slices.Clone(ls)
 	slices.SortStableFunc(byLevel, func(a, b *layer) int { return a.level - b.level })
 	results := map[*layer]*Result{}
-	var captures int
 	var captureTime, fitTime time.Duration
 	for len(byLevel) > 0 {
 		batch := nextBatch(byLevel, cfg)

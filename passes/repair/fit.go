@@ -150,7 +150,7 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 		}
 		for _, j := range batch {
 			if lsq && j.samples() < 2*j.cur.cols {
-				few = append(few, fmt.Sprintf("%s (%d rows, %d features)", j.cur.node.Name(), j.samples(), j.cur.cols))
+				few = append(few, fmt.Sprintf("%s (%d row%s, %d features)", j.cur.node.Name(), j.samples(), map[bool]string{true: "s"}[j.samples() != 1], j.cur.cols))
 			}
 			start := time.Now()
 			detail, err := j.fit(lsq, ridge, ridges)
