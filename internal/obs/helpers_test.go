@@ -114,3 +114,21 @@ func zeros(v []float32) int {
 	}
 	return n
 }
+
+// everyFourthGone returns w without its input features j%4 == 0 (as
+// channel pruning leaves a layer) and the features kept.
+func everyFourthGone(w Weight) (Weight, []int) {
+	var keep []int
+	for j := range w.Cols {
+		if j%4 != 0 {
+			keep = append(keep, j)
+		}
+	}
+	comp := NewWeight(w.Rows, len(keep))
+	for r := range w.Rows {
+		for p, j := range keep {
+			comp.Data[r*comp.Cols+p] = w.Data[r*w.Cols+j]
+		}
+	}
+	return comp, keep
+}

@@ -275,18 +275,7 @@ func TestRefitPullsTowardsWeights(t *testing.T) {
 	}
 
 	// 16 rows for 36 kept features: input features j%4 == 0 are gone.
-	var keep []int
-	for j := range cols {
-		if j%4 != 0 {
-			keep = append(keep, j)
-		}
-	}
-	comp := NewWeight(rows, len(keep))
-	for r := range rows {
-		for p, j := range keep {
-			comp.Data[r*comp.Cols+p] = orig.Data[r*cols+j]
-		}
-	}
+	comp, keep := everyFourthGone(orig)
 	few, held := l.sample(16, 3), l.sample(400, 4)
 	fc, hc := dropCols(few, cols, keep), dropCols(held, cols, keep)
 	want := affineOut(held, orig, nil, nil)

@@ -37,18 +37,7 @@ func TestChooseRidge(t *testing.T) {
 	const cols, rows = 48, 12
 	l := newLayer(cols, 13)
 	orig := randomWeight(rows, cols, 7)
-	var keep []int
-	for j := range cols {
-		if j%4 != 0 {
-			keep = append(keep, j)
-		}
-	}
-	comp := NewWeight(rows, len(keep))
-	for r := range rows {
-		for p, j := range keep {
-			comp.Data[r*comp.Cols+p] = orig.Data[r*cols+j]
-		}
-	}
+	comp, keep := everyFourthGone(orig)
 	ridges := []float64{0.001, 0.01, 0.1, 1, 10, 100}
 	fresh := l.sample(1000, 99)
 	fc := dropCols(fresh, cols, keep)
