@@ -34,44 +34,34 @@ func ReadInputDir(dir string, specs []InputSpec) ([][]Value, error) {
 	return samples, nil
 }
 
-// fitsSpecs checks that tensors read for a model have its inputs' types,
-// ranks and fixed sizes, so that data made for another model is refused
-// with the input's name rather than by ONNX Runtime.
+// fitsSpecs checks that values read for a model are tensors of its
+// inputs' element types, ranks and fixed sizes, so that data made for
+// another model is refused naming the input, not by ONNX Runtime.
 func fitsSpecs(dir string, vals []Value, specs []InputSpec) error {
 	for i, v := range vals {
-		t, ok := v.(*Tensor)
-		sp := specs[i]
-		if !ok || sp.Kind != KindTensor || sp.Dims == nil {
+		s := specs[i]
+		if s.Kind != KindTensor {
 			continue
 		}
-		if t.DType != sp.DType {
-			return fmt.Errorf("%s: input %q holds %s data, the model takes %s", dir, sp.Name, t.DType, sp.DType)
+		t, ok := v.(*Tensor)
+		if !ok {
+			return fmt.Errorf("%s: input %q is %s, want a tensor", dir, s.Name, Describe(v))
 		}
-		bad := len(t.Shape) != len(sp.Dims)
-		for k := 0; !bad && k < len(t.Shape); k++ {
-			bad = sp.Dims[k].Size >= 0 && t.Shape[k] != sp.Dims[k].Size
+		if t.DType != s.DType {
+			return fmt.Errorf("%s: input %q is %v, but the model takes %s", dir, s.Name, t.DType, TypeString(s.Type))
 		}
-		if bad {
-			return fmt.Errorf("%s: input %q has shape %v, the model takes %s (onnxopt gen inputs --model writes data of the model's shape)", dir, sp.Name, t.Shape, dimsText(sp.Dims))
+		if s.Dims == nil {
+			continue
+		}
+		fits := len(t.Shape) == len(s.Dims)
+		for k := 0; fits && k < len(s.Dims); k++ {
+			fits = s.Dims[k].Size < 0 || s.Dims[k].Size == t.Shape[k]
+		}
+		if !fits {
+			return fmt.Errorf("%s: input %q has shape %v, but the model takes %s", dir, s.Name, t.Shape, TypeString(s.Type))
 		}
 	}
 	return nil
-}
-
-// dimsText writes declared dimensions as [1 ? 96], symbolic ones by name.
-func dimsText(ds []Dim) string {
-	parts := make([]string, len(ds))
-	for i, d := range ds {
-		switch {
-		case d.Size >= 0:
-			parts[i] = fmt.Sprint(d.Size)
-		case d.Param != "":
-			parts[i] = d.Param
-		default:
-			parts[i] = "?"
-		}
-	}
-	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // ReadTestDataSet reads one test_data_set_N folder of the ONNX backend

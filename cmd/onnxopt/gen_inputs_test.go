@@ -83,7 +83,7 @@ func TestVerifyInputsMustFit(t *testing.T) {
 		gen  []string
 		want string
 	}{
-		{[]string{"wakeword"}, "has shape [1 16 96], the model takes [1 25 96]"},
+		{[]string{"wakeword"}, "has shape [1 16 96], but the model takes float32[1,25,96]"},
 		{[]string{"wakeword", "--shape", "1x25x96", "--name", "frames"}, `tensor "frames" is not an input of the model`},
 	} {
 		dir := filepath.Join(t.TempDir(), "in")

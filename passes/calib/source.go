@@ -2,12 +2,7 @@ package calib
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 
-	"github.com/onnxopt/onnxopt/onnx"
 	"github.com/onnxopt/onnxopt/ort"
 )
 
@@ -48,70 +43,16 @@ func (c Config) source(specs []ort.InputSpec) (*source, error) {
 	}}, nil
 }
 
-// readSample reads one folder of input_N.pb files and checks that each
-// file names an input of the model (when it names one at all) and that
-// its element type and shape fit that input.
+// readSample reads one folder of input_N.pb files; ort.ReadInputDir
+// checks that each file names an input of the model (when it names one at
+// all) and that its element type and shape fit that input.
 func readSample(dir string, specs []ort.InputSpec) ([]ort.Value, error) {
-	if err := checkNames(dir, specs); err != nil {
-		return nil, err
-	}
 	vals, err := ort.ReadInputDir(dir, specs)
 	if err != nil {
-		return nil, fmt.Errorf("calibration sample %s: %w", dir, err)
+		return nil, fmt.Errorf("calibration sample %w", err)
 	}
 	if len(vals) != 1 {
 		return nil, fmt.Errorf("calibration sample %s: want one sample of input_N.pb files, found %d", dir, len(vals))
 	}
-	for i, v := range vals[0] {
-		s := specs[i]
-		t, ok := v.(*ort.Tensor)
-		if !ok {
-			return nil, fmt.Errorf("calibration sample %s: input %q is %s, want a tensor", dir, s.Name, ort.Describe(v))
-		}
-		if t.DType != s.DType {
-			return nil, fmt.Errorf("calibration sample %s: input %q is %v, but the model takes %s", dir, s.Name, t.DType, ort.TypeString(s.Type))
-		}
-		if s.Dims == nil {
-			continue
-		}
-		fits := len(t.Shape) == len(s.Dims)
-		for k := 0; fits && k < len(s.Dims); k++ {
-			fits = s.Dims[k].Size < 0 || s.Dims[k].Size == t.Shape[k]
-		}
-		if !fits {
-			return nil, fmt.Errorf("calibration sample %s: input %q has shape %v, but the model takes %s", dir, s.Name, t.Shape, ort.TypeString(s.Type))
-		}
-	}
 	return vals[0], nil
-}
-
-// checkNames refuses input_N.pb files whose stored name is not an input of
-// the model (ort.ReadInputDir would fall back to the file's position).
-func checkNames(dir string, specs []ort.InputSpec) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("calib: %w", err)
-	}
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
-	for _, e := range ents {
-		if !strings.HasPrefix(e.Name(), "input_") || !strings.HasSuffix(e.Name(), ".pb") {
-			continue
-		}
-		path := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("calib: %w", err)
-		}
-		p, err := onnx.DecodeTensor(b)
-		if err != nil {
-			return fmt.Errorf("calibration sample %s: %v", path, err)
-		}
-		if n := p.GetName(); n != "" && !slices.Contains(names, n) {
-			return fmt.Errorf("calibration sample %s: tensor %q is not an input of the model (it takes %s)", path, n, strings.Join(names, ", "))
-		}
-	}
-	return nil
 }
