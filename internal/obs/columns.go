@@ -89,3 +89,15 @@ func (s *ColumnStats) Mean() []float64 {
 
 // active reports whether feature j was ever nonzero.
 func (s *ColumnStats) active(j int) bool { return s.sq[j] != 0 }
+
+// Active returns how many features were ever nonzero (padding columns and
+// dead inputs are not).
+func (s *ColumnStats) Active() int {
+	n := 0
+	for j := range s.sq {
+		if s.active(j) {
+			n++
+		}
+	}
+	return n
+}

@@ -95,3 +95,19 @@ func geoMean(v []float64) float64 {
 	}
 	return math.Pow(p, 1/float64(len(v)))
 }
+
+// TestGPTQFewRowsNoted: a GPTQ layer whose Hessian saw fewer than two
+// calibration rows per input feature is named in a note, as repair names
+// its least-squares layers; with enough rows there is no such note.
+func TestGPTQFewRowsNoted(t *testing.T) {
+	testenv.Runtime(t)
+	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 32, Hidden: 64})
+	_, few := apply(t, ref, "quantize(type=int4,method=gptq,samples=2,shapes=input:8x32)")
+	if !notesMention(few, "fewer than two rows per input feature") || !notesMention(few, "(16 rows, 32 features)") {
+		t.Errorf("16 rows for 32 features: notes %q", few.Notes)
+	}
+	_, enough := apply(t, ref, "quantize(type=int4,method=gptq,samples=4,shapes=input:64x32)")
+	if notesMention(enough, "fewer than two rows") {
+		t.Errorf("256 rows for at most 64 features: notes %q", enough.Notes)
+	}
+}

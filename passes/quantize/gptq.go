@@ -2,6 +2,8 @@ package quantize
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -40,12 +42,14 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 			if err := q.fitStage(st); err != nil {
 				return err
 			}
+			q.checkRows()
 			if err := q.eachTarget(st, fn); err != nil {
 				return err
 			}
 			q.hess, q.convHess, q.folds = nil, nil, nil
 		}
 		q.noteDamps()
+		q.few.Note(q.ctx, "GPTQ's error compensation on them follows the calibration data more than the layer (a larger damp= regularizes it)")
 		targets = rest
 	}
 	if err := q.eachTarget(targets, fn); err != nil {
@@ -202,6 +206,25 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		return err
 	}
 	return q.mergeFolds(order, odd)
+}
+
+// checkRows records the stage's weights whose Hessians saw fewer than two
+// calibration rows per live input feature (q.few).
+func (q *quantizer) checkRows() {
+	hs := map[*graph.Node]*obs.Hessian{}
+	for n, h := range q.hess {
+		hs[n] = h
+	}
+	for n, g := range q.convHess {
+		if len(g) > 0 {
+			hs[n] = g[0]
+		}
+	}
+	nodes := slices.Collect(maps.Keys(hs))
+	slices.SortFunc(nodes, func(a, b *graph.Node) int { return strings.Compare(a.Name(), b.Name()) })
+	for _, n := range nodes {
+		q.few.Check(n.Name(), hs[n].Samples(), hs[n].Stats().Active())
+	}
 }
 
 // mergeFolds replaces every Hessian h of the stage (the even samples'

@@ -204,6 +204,7 @@ type quantizer struct {
 	// Hessian above; chosen counts the damps picked, for the report.
 	folds  map[*obs.Hessian][2]*obs.Hessian
 	chosen map[float64]int
+	few    calib.FewRows // GPTQ layers with under-determined Hessians
 	done   int
 
 	halfScales   int // 0 undecided, 1 float16 scales (opset 19), -1 float32 scales and Casts

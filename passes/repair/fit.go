@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/onnxopt/onnxopt/graph"
@@ -132,7 +131,7 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 		}
 	}
 	done := 0
-	var few []string // layers with fewer than 2 calibration rows per feature
+	var few calib.FewRows
 	for len(jobs) > 0 {
 		n := 1
 		for n < len(jobs) && jobs[n].level == jobs[0].level {
@@ -149,8 +148,8 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			return err
 		}
 		for _, j := range batch {
-			if lsq && j.samples() < 2*j.cur.cols {
-				few = append(few, fmt.Sprintf("%s (%d row%s, %d features)", j.cur.node.Name(), j.samples(), map[bool]string{true: "s"}[j.samples() != 1], j.cur.cols))
+			if lsq {
+				few.Check(j.cur.node.Name(), j.samples(), j.cur.cols)
 			}
 			start := time.Now()
 			detail, err := j.fit(lsq, ridge, ridges)
@@ -167,14 +166,7 @@ func fitAll(ctx *passes.Context, m, ref *graph.Model, cfg calib.Config, jobs []*
 			ctx.Tick(int64(done), int64(done+len(jobs)))
 		}
 	}
-	if len(few) > 0 {
-		more := ""
-		if len(few) > 4 {
-			more = fmt.Sprintf(" and %d more", len(few)-4)
-			few = few[:4]
-		}
-		ctx.Note("calibration gave fewer than two rows per input feature to %s%s: least squares on so few overfits the calibration data (layers after global pooling see one row per sample; raise samples= or the batch in shapes=, or use mode=bias)", strings.Join(few, ", "), more)
-	}
+	few.Note(ctx, "least squares on so few overfits the calibration data (or use mode=bias)")
 	ctx.Set("captures", captures)
 	ctx.Set("capture_seconds", captureTime.Seconds())
 	ctx.Set("fit_seconds", fitTime.Seconds())
