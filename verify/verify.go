@@ -48,7 +48,9 @@ func Verify(reference, candidate string, cfg Config) (*Report, error) {
 	var samples [][]ort.Value
 	if cfg.InputDir != "" {
 		if samples, err = ort.ReadInputDir(cfg.InputDir, specs); err != nil {
-			return nil, fmt.Errorf("reading inputs: %w (onnxopt gen inputs KIND --model MODEL writes a set a model takes)", err)
+			// The folder is the caller's setting: one that is missing or
+			// does not fit the model is a usage error, as calib=DIR is.
+			return nil, &ort.ConfigError{Err: fmt.Errorf("reading inputs: %w (onnxopt gen inputs KIND --model MODEL writes a set a model takes)", err)}
 		}
 	} else {
 		n := max(cfg.Samples, 1)

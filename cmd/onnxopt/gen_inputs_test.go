@@ -92,7 +92,7 @@ func TestVerifyInputsMustFit(t *testing.T) {
 			t.Fatalf("%v: exit %d, %s", args, code, stderr)
 		}
 		code, _, stderr := runCaptured(t, "verify", "--inputs", dir, model, model)
-		if code == exitOK || !strings.Contains(stderr, c.want) {
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("verify --inputs (%v): exit %d, %q; want a failure saying %q", c.gen, code, stderr, c.want)
 		}
 	}
