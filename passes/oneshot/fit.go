@@ -30,6 +30,9 @@ func fit(l *layer, cfg Config) (*Result, error) {
 			}
 			sweep.Damp = damp
 		}
+		if err := l.mergeFolds(); err != nil {
+			return nil, err
+		}
 		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, sweep)
 	} else {
 		outs, err = obs.WandaGroups(l.featureNorms(), ws, l.Pattern)
@@ -66,6 +69,19 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	}
 	r.Fit = time.Since(start)
 	return r, nil
+}
+
+// mergeFolds sums each group's two folds into its Hessian (the folds
+// were accumulated instead of it, each row once).
+func (l *layer) mergeFolds() error {
+	for g, f := range l.folds {
+		for _, h := range f {
+			if err := l.hess[g].Merge(h); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // oneFold reports whether a fold is empty (a single calibration sample):

@@ -2,7 +2,10 @@ package oneshot_test
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/onnxopt/onnxopt/ort"
 )
 
 // TestSpreadLayers: layers=owl and layers=error give the layers
@@ -43,5 +46,26 @@ func TestSpreadLayers(t *testing.T) {
 		if d := math.Abs(zeros - 0.5*total); d > 0.001*total {
 			t.Errorf("%s: %v of %v weights zero, want half (±0.1%%)", method, zeros, total)
 		}
+	}
+}
+
+// TestDampsFolds: with damps= the rows are accumulated in two folds and
+// summed for the fit, so when cross-validation picks a candidate (here the
+// only reasonable one: 1000 would erase the Hessian) the weights are those
+// damp= with it gives, up to the order of the sums; each layer's detail
+// names the damp.
+func TestDampsFolds(t *testing.T) {
+	runtime(t)
+	orig := plantedMLP(t)
+	const opts = "prune(sparsity=0.5,shapes=input:64x64,samples=8,method=sparsegpt,"
+	fixed, _ := compress(t, orig, opts+"damp=0.01)")
+	chosen, rep := compress(t, orig, opts+"damps=0.01|1000)")
+	for _, tr := range rep.Tensors {
+		if !strings.Contains(tr.Detail, "damp 0.01 (cross-validated)") {
+			t.Errorf("%s: %q", tr.Name, tr.Detail)
+		}
+	}
+	if d := relL2(t, fixed, chosen, ort.Shapes{"input": {64, 64}}, 2); d > 1e-4 {
+		t.Errorf("damps= choosing 0.01 is %.2g away from damp=0.01", d)
 	}
 }

@@ -129,7 +129,7 @@ func nextBatch(ls []*layer, cfg Config) []*layer {
 
 // statsBatch returns how many of the first layers of ls fit in
 // MaxStatsBytes of statistics (at least one): a Hessian per conv group
-// for SparseGPT (three with damps=: two folds and their sum), a norm per
+// for SparseGPT (three with damps=: two folds, then their sum), a norm per
 // feature for Wanda.
 func statsBatch(ls []*layer, cfg Config) int {
 	var bytes int64
@@ -226,12 +226,12 @@ func (l *layer) add(u use, x *ort.Tensor, sample int) error {
 			return fmt.Errorf("activation has %d features, the weight %d", a.Cols, l.Matrix.Cols)
 		}
 		var err error
-		if l.hess[g] != nil {
+		switch {
+		case l.folds != nil: // merged into l.hess when the layer is fitted
+			err = l.folds[g][sample%2].Add(a.Data)
+		case l.hess[g] != nil:
 			err = l.hess[g].Add(a.Data)
-			if err == nil && l.folds != nil {
-				err = l.folds[g][sample%2].Add(a.Data)
-			}
-		} else {
+		default:
 			err = l.norms[g].Add(a)
 		}
 		if err != nil {
