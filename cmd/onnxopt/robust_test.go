@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -392,7 +393,7 @@ func TestExternalDataRoundTripAndPrune(t *testing.T) {
 		t.Errorf("output folder holds %d files, want the model and its side file", len(ents))
 	}
 	for name, want := range orig {
-		if got := floatTensors(t, out)[name]; !slicesEqual(got, want) {
+		if got := floatTensors(t, out)[name]; !slices.Equal(got, want) {
 			t.Errorf("tensor %s changed in the round trip", name)
 		}
 	}
@@ -431,24 +432,12 @@ func TestExternalDataRoundTripAndPrune(t *testing.T) {
 	}
 }
 
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func mapsEqual(a, b map[string][]float32) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for k := range a {
-		if !slicesEqual(a[k], b[k]) {
+		if !slices.Equal(a[k], b[k]) {
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"github.com/onnxopt/onnxopt/internal/testenv"
+	"slices"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
@@ -69,7 +70,7 @@ func TestInt4Float16MLP(t *testing.T) {
 					t.Errorf("scale %s is %s, want float16", name, onnx.DataTypeName(st))
 				}
 			}
-			if got, want := boundaryTypes(q), boundaryTypes(ref); !equalInts(got, want) {
+			if got, want := boundaryTypes(q), boundaryTypes(ref); !slices.Equal(got, want) {
 				t.Errorf("boundary types %v, want the float16 model's %v", got, want)
 			}
 			cos := cosines(t, ref, q, 4, nil)
@@ -83,18 +84,6 @@ func TestInt4Float16MLP(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestInt4Float16Llama quantizes a float16 tied Llama with gather=true:
