@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/onnxopt/onnxopt/graph"
+	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/onnx"
 )
 
@@ -115,4 +116,27 @@ func CheckKeptBits(t testing.TB, name string, before, after Constant) {
 			return
 		}
 	}
+}
+
+// HalfMLP returns modelgen's MLP of opts after pipeline form (a
+// convert-float that stores its weights in a 16-bit type), the model the
+// float16 and bfloat16 tests of a weight pass start from.
+func HalfMLP(t testing.TB, opts modelgen.MLPOptions, form string) *graph.Model {
+	t.Helper()
+	m, err := graph.FromProto(modelgen.MLP(opts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Run(t, m, form, 1)
+	return m
+}
+
+// FloatsOf returns Floats of each named constant, by name.
+func FloatsOf(t testing.TB, m *graph.Model, names []string) map[string][]float32 {
+	t.Helper()
+	out := map[string][]float32{}
+	for _, n := range names {
+		out[n] = Floats(t, m, n)
+	}
+	return out
 }

@@ -3,7 +3,6 @@ package nm_test
 import (
 	"testing"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -22,16 +21,9 @@ func TestNMHalfWeights(t *testing.T) {
 		"convert-float(to=bfloat16,compute=float32)",
 	} {
 		t.Run(form, func(t *testing.T) {
-			m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 32, Classes: 8, Blocks: 1, Seed: 9}), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			passtest.Run(t, m, form, 1)
+			m := passtest.HalfMLP(t, modelgen.MLPOptions{Dim: 32, Classes: 8, Blocks: 1, Seed: 9}, form)
 			before := passtest.Constants(t, m)
-			orig := map[string][]float32{}
-			for _, w := range weights {
-				orig[w] = passtest.Floats(t, m, w)
-			}
+			orig := passtest.FloatsOf(t, m, weights)
 			rep := run(t, m, "nm(n=2,m=4)")
 			after := passtest.Constants(t, m)
 			for name, b := range before {

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/internal/testenv"
@@ -24,11 +23,7 @@ func TestCalibratedPruneHalf(t *testing.T) {
 	for _, form := range []string{"convert-float(to=float16)", "convert-float(to=bfloat16,compute=float32)"} {
 		for _, method := range []string{"wanda", "sparsegpt"} {
 			t.Run(form+"/"+method, func(t *testing.T) {
-				m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 32, Blocks: 1, Seed: 5}), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				passtest.Run(t, m, form, 1)
+				m := passtest.HalfMLP(t, modelgen.MLPOptions{Dim: 32, Blocks: 1, Seed: 5}, form)
 				dir := t.TempDir()
 				half := filepath.Join(dir, "half.onnx")
 				if err := m.WriteFile(half, onnx.WriteOptions{}); err != nil {

@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/onnxopt/onnxopt/graph"
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/passtest"
 	"github.com/onnxopt/onnxopt/onnx"
@@ -27,16 +26,9 @@ func TestPruneHalfWeights(t *testing.T) {
 	for _, form := range halfForms {
 		for _, mode := range []string{"prune(sparsity=0.5)", "prune(sparsity=0.5,scope=global)", "prune(threshold=0.05)"} {
 			t.Run(form+"/"+mode, func(t *testing.T) {
-				m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 32, Blocks: 1, Seed: 5}), nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				passtest.Run(t, m, form, 1)
+				m := passtest.HalfMLP(t, modelgen.MLPOptions{Dim: 32, Blocks: 1, Seed: 5}, form)
 				before := passtest.Constants(t, m)
-				orig := map[string][]float32{}
-				for _, w := range weights {
-					orig[w] = passtest.Floats(t, m, w)
-				}
+				orig := passtest.FloatsOf(t, m, weights)
 				rep := passtest.Run(t, m, mode, 2)
 				after := passtest.Constants(t, m)
 				if len(after) != len(before) {
