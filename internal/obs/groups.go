@@ -162,7 +162,7 @@ func groupErr(err error, g, groups int) error {
 // leaves a fold's Hessian indefinite scores +Inf. It returns the best damp
 // and every candidate's summed held-out error; ws are not changed. Each
 // candidate costs two SparseGPT sweeps of the layer.
-func ChooseSparseDamp(folds [][2]*Hessian, ws []Weight, p Pattern, o SweepOptions, damps []float64) (float64, []float64, error) {
+func ChooseSparseDamp(folds []Folds, ws []Weight, p Pattern, o SweepOptions, damps []float64) (float64, []float64, error) {
 	if len(folds) != len(ws) {
 		return 0, nil, fmt.Errorf("damp choice: %d groups of folds for %d groups", len(folds), len(ws))
 	}

@@ -124,6 +124,33 @@ func (h *Hessian) Merge(o *Hessian) error {
 	return nil
 }
 
+// Folds are the Hessians of two halves of the calibration samples (the
+// even and the odd ones), accumulated apart for the split-half choices
+// (ChooseDamp, ChooseSparseDamp, ChooseRidge) and summed for the fit.
+type Folds [2]*Hessian
+
+// NewFolds returns two empty folds of cols features.
+func NewFolds(cols int) Folds { return Folds{NewHessian(cols), NewHessian(cols)} }
+
+// Add accumulates the rows x of calibration sample number sample in its
+// fold.
+func (f Folds) Add(sample int, x []float32) error { return f[sample%2].Add(x) }
+
+// Split reports whether both folds have rows (one sample leaves the odd
+// fold empty: there is nothing to cross-validate on).
+func (f Folds) Split() bool { return f[0].Samples() > 0 && f[1].Samples() > 0 }
+
+// Sum returns a new Hessian of both folds' rows; the folds are unchanged.
+func (f Folds) Sum() (*Hessian, error) {
+	h := NewHessian(f[0].cols)
+	for _, o := range f {
+		if err := h.Merge(o); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
 // At returns H[i, j] = 2/n · Σ x[·,i]·x[·,j] (0 before any sample).
 func (h *Hessian) At(i, j int) float64 {
 	if h.n == 0 {

@@ -132,7 +132,7 @@ func TestChooseSparseDamp(t *testing.T) {
 	before := []Weight{ws[0].Clone(), ws[1].Clone()}
 	fresh := [][]float32{ls[0].sample(2000, 78), ls[1].sample(2000, 79)}
 	for _, perFold := range []int{20, 600} {
-		folds := make([][2]*Hessian, 2)
+		folds := make([]Folds, 2)
 		all := []*Hessian{NewHessian(cols), NewHessian(cols)}
 		for g := range 2 {
 			for k := range 2 {
@@ -167,7 +167,7 @@ func TestChooseSparseDamp(t *testing.T) {
 			t.Errorf("group %d's weights changed", g)
 		}
 	}
-	if _, _, err := ChooseSparseDamp(make([][2]*Hessian, 2), ws, p, SweepOptions{}, damps); err == nil {
+	if _, _, err := ChooseSparseDamp(make([]Folds, 2), ws, p, SweepOptions{}, damps); err == nil {
 		t.Error("empty folds: no error")
 	}
 }

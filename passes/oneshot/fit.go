@@ -24,7 +24,7 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	damp := 0.0
 	if cfg.Method == SparseGPT {
 		sweep := cfg.Sweep
-		if l.folds != nil && !oneFold(l.folds) {
+		if l.folds != nil && split(l.folds) {
 			if damp, _, err = obs.ChooseSparseDamp(l.folds, ws, l.Pattern, sweep, cfg.Damps); err != nil {
 				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 			}
@@ -75,24 +75,24 @@ func fit(l *layer, cfg Config) (*Result, error) {
 // were accumulated instead of it, each row once).
 func (l *layer) mergeFolds() error {
 	for g, f := range l.folds {
-		for _, h := range f {
-			if err := l.hess[g].Merge(h); err != nil {
-				return err
-			}
+		h, err := f.Sum()
+		if err != nil {
+			return err
 		}
+		l.hess[g] = h
 	}
 	return nil
 }
 
-// oneFold reports whether a fold is empty (a single calibration sample):
-// there is nothing to cross-validate, and damp= is used.
-func oneFold(folds [][2]*obs.Hessian) bool {
+// split reports whether every group's folds both have rows (a single
+// calibration sample leaves one empty: damp= is used).
+func split(folds []obs.Folds) bool {
 	for _, f := range folds {
-		if f[0].Samples() == 0 || f[1].Samples() == 0 {
-			return true
+		if !f.Split() {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // matrices returns the weight's values, their [rows, cols] matrix view

@@ -39,7 +39,7 @@ type layer struct {
 	norms []*calib.L2
 	// folds: with damps=, each group's Hessians of the even and the odd
 	// calibration samples, for the damp's cross-validation.
-	folds [][2]*obs.Hessian
+	folds []obs.Folds
 }
 
 // groups is the number of independent [rows/groups, Cols] matrices.

@@ -163,7 +163,7 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 		g := l.groups()
 		l.hess, l.norms, l.folds = make([]*obs.Hessian, g), make([]*calib.L2, g), nil
 		if cfg.Method == SparseGPT && len(cfg.Damps) > 0 {
-			l.folds = make([][2]*obs.Hessian, g)
+			l.folds = make([]obs.Folds, g)
 		}
 		for i := range g {
 			if cfg.Method == SparseGPT {
@@ -172,7 +172,7 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 				l.norms[i] = &calib.L2{}
 			}
 			if l.folds != nil {
-				l.folds[i] = [2]*obs.Hessian{obs.NewHessian(l.Matrix.Cols), obs.NewHessian(l.Matrix.Cols)}
+				l.folds[i] = obs.NewFolds(l.Matrix.Cols)
 			}
 		}
 		for _, u := range l.uses {
@@ -228,7 +228,7 @@ func (l *layer) add(u use, x *ort.Tensor, sample int) error {
 		var err error
 		switch {
 		case l.folds != nil: // merged into l.hess when the layer is fitted
-			err = l.folds[g][sample%2].Add(a.Data)
+			err = l.folds[g].Add(sample, a.Data)
 		case l.hess[g] != nil:
 			err = l.hess[g].Add(a.Data)
 		default:

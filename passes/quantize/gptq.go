@@ -108,7 +108,7 @@ func (q *quantizer) stagesOf(targets []*graph.Node) (stages [][]*graph.Node, res
 func (q *quantizer) fitStage(stage []*graph.Node) error {
 	q.hess = map[*graph.Node]*obs.Hessian{}
 	q.convHess = map[*graph.Node][]*obs.Hessian{}
-	q.folds = map[*obs.Hessian][2]*obs.Hessian{}
+	q.folds = map[*obs.Hessian]obs.Folds{}
 	sinks := map[string][]func(int, *ort.Tensor) error{}
 	var names []string
 	sink := func(x string, f func(int, *ort.Tensor) error) {
@@ -117,21 +117,20 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		}
 		sinks[x] = append(sinks[x], f)
 	}
-	// odd[h]: the odd samples' fold of Hessian h (which takes the even
-	// ones) when the damp is cross-validated.
-	odd := map[*obs.Hessian]*obs.Hessian{}
-	var order []*obs.Hessian
+	// folds[h]: when the damp is cross-validated, the two folds
+	// accumulated in place of Hessian h, whose even fold is h itself.
+	folds := map[*obs.Hessian]obs.Folds{}
 	newHessian := func(cols int) *obs.Hessian {
-		h := obs.NewHessian(cols)
-		if len(q.cfg.damps) > 0 {
-			odd[h] = obs.NewHessian(cols)
-			order = append(order, h)
+		if len(q.cfg.damps) == 0 {
+			return obs.NewHessian(cols)
 		}
-		return h
+		f := obs.NewFolds(cols)
+		folds[f[0]] = f
+		return f[0]
 	}
 	fold := func(h *obs.Hessian, sample int) *obs.Hessian {
-		if o := odd[h]; o != nil && sample%2 == 1 {
-			return o
+		if f, ok := folds[h]; ok {
+			return f[sample%2]
 		}
 		return h
 	}
@@ -202,10 +201,10 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		}
 		return nil
 	})
-	if err != nil || len(order) == 0 {
+	if err != nil || len(folds) == 0 {
 		return err
 	}
-	return q.mergeFolds(order, odd)
+	return q.mergeFolds(folds)
 }
 
 // checkRows records the stage's weights whose Hessians saw fewer than two
@@ -230,23 +229,19 @@ func (q *quantizer) checkRows() {
 // mergeFolds replaces every Hessian h of the stage (the even samples'
 // fold) by the Hessian of all samples, and records both folds under it
 // in q.folds.
-func (q *quantizer) mergeFolds(order []*obs.Hessian, odd map[*obs.Hessian]*obs.Hessian) error {
+func (q *quantizer) mergeFolds(folds map[*obs.Hessian]obs.Folds) error {
 	all := map[*obs.Hessian]*obs.Hessian{}
-	for _, h := range order {
-		o := odd[h]
-		if o.Samples() == 0 {
+	for h, f := range folds {
+		if !f.Split() {
 			all[h] = h // one sample: nothing to cross-validate on
 			continue
 		}
-		m := obs.NewHessian(h.Cols())
-		if err := m.Merge(h); err != nil {
-			return err
-		}
-		if err := m.Merge(o); err != nil {
+		m, err := f.Sum()
+		if err != nil {
 			return err
 		}
 		all[h] = m
-		q.folds[m] = [2]*obs.Hessian{h, o}
+		q.folds[m] = f
 	}
 	for n, h := range q.hess {
 		q.hess[n] = all[h]

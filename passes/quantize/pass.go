@@ -202,7 +202,7 @@ type quantizer struct {
 	convHess map[*graph.Node][]*obs.Hessian
 	// folds: with damps=, the even and the odd samples' Hessians of each
 	// Hessian above; chosen counts the damps picked, for the report.
-	folds  map[*obs.Hessian][2]*obs.Hessian
+	folds  map[*obs.Hessian]obs.Folds
 	chosen map[float64]int
 	few    calib.FewRows // GPTQ layers with under-determined Hessians
 	done   int
