@@ -61,19 +61,10 @@ func newFactor(h *Hessian, damp float64, perm []int, block int) (*factor, error)
 	// however much padding there is (the reference code averages their
 	// 1s in).
 	dead := make([]bool, c)
-	mean, live := 0.0, 0
 	for j := range c {
-		if !h.cs.active(j) {
-			dead[j] = true
-			continue
-		}
-		mean += h.diag(j)
-		live++
+		dead[j] = !h.cs.active(j)
 	}
-	if live == 0 {
-		mean, live = 1, 1
-	}
-	add := damp * mean / float64(live)
+	add := damp * h.liveMeanDiag()
 	at := func(k int) int { return k }
 	if perm != nil {
 		at = func(k int) int { return perm[k] }

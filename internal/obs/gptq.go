@@ -45,11 +45,21 @@ func GPTQ(h *Hessian, w Weight, q QuantOptions, o SweepOptions) (*Quantized, err
 	}
 	res := newQuantized(w.Rows, w.Cols, q)
 	ru := &quantRule{q: res, perm: perm, symmetric: q.Symmetric, static: multiple == 1}
+	if q.Search {
+		// Dead features (H_jj = 0) still weigh a little, so that a group
+		// of them keeps a grid that fits its weights.
+		ru.d = make([]float64, w.Cols)
+		floor := 1e-6 * h.liveMeanDiag()
+		for j := range ru.d {
+			ru.d[j] = h.diag(j) + floor
+		}
+	}
 	if ru.static {
 		for r := range wz.Rows {
 			row := wz.Row(r)
 			for g := 0; g < res.Groups(); g++ {
-				res.setParams(r, g, row[g*group:min((g+1)*group, w.Cols)], q.Symmetric)
+				lo, hi := g*group, min((g+1)*group, w.Cols)
+				res.setParams(r, g, row[lo:hi], q.Symmetric, ru.weights(lo, hi))
 			}
 		}
 	}
@@ -70,6 +80,16 @@ type quantRule struct {
 	perm      []int
 	symmetric bool
 	static    bool
+	d         []float64 // per-column weights of the grid search; nil without
+}
+
+// weights returns the grid search's weights of columns [lo, hi) in the
+// original order, or nil without the search.
+func (ru *quantRule) weights(lo, hi int) []float64 {
+	if ru.d == nil {
+		return nil
+	}
+	return ru.d[lo:hi]
 }
 
 func (ru *quantRule) begin(r, i1 int, w, d []float32) {}
@@ -79,7 +99,8 @@ func (ru *quantRule) value(r, i1, k int, w, d []float32) float32 {
 	if ru.perm != nil {
 		j = ru.perm[j]
 	} else if !ru.static && j%ru.q.Group == 0 {
-		ru.q.setParams(r, j/ru.q.Group, w[k:min(k+ru.q.Group, len(w))], ru.symmetric)
+		end := min(k+ru.q.Group, len(w))
+		ru.q.setParams(r, j/ru.q.Group, w[k:end], ru.symmetric, ru.weights(j, j+end-k))
 	}
 	return ru.q.quantize(r, j, w[k])
 }

@@ -168,6 +168,22 @@ func (h *Hessian) At(i, j int) float64 {
 // diag returns H[j, j] without forming XᵀX.
 func (h *Hessian) diag(j int) float64 { return 2 * h.cs.sq[j] / float64(h.n) }
 
+// liveMeanDiag is the mean of H's diagonal over the features active in
+// calibration (1 when none is).
+func (h *Hessian) liveMeanDiag() float64 {
+	mean, live := 0.0, 0
+	for j := range h.cols {
+		if h.cs.active(j) {
+			mean += h.diag(j)
+			live++
+		}
+	}
+	if live == 0 {
+		return 1
+	}
+	return mean / float64(live)
+}
+
 // ColumnNorms returns ‖X_j‖₂ for every feature j over all rows added (the
 // activation norms Wanda weighs magnitudes by).
 func (h *Hessian) ColumnNorms() []float64 { return h.cs.Norms() }

@@ -77,7 +77,7 @@ func (t *Targets) Merge(o *Targets) error {
 }
 
 // float64s converts x (rows of cols) to float64, adds its column sums to
-// sum and refuses NaN and infinities.
+// sum (unless nil) and refuses NaN and infinities.
 func float64s(x []float32, cols int, sum []float64, what string, row0 int) ([]float64, error) {
 	out := make([]float64, len(x))
 	for i, v := range x {
@@ -86,7 +86,9 @@ func float64s(x []float32, cols int, sum []float64, what string, row0 int) ([]fl
 			return nil, fmt.Errorf("%s row %d column %d is %v", what, row0+i/cols, i%cols, v)
 		}
 		out[i] = f
-		sum[i%cols] += f
+		if sum != nil {
+			sum[i%cols] += f
+		}
 	}
 	return out, nil
 }

@@ -1,0 +1,220 @@
+package obs
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// perturbed returns x with every value moved by relative noise of size
+// eps (the inputs a layer gets once the layers before it are compressed).
+func perturbed(x []float32, eps float64, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 9))
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = v + float32(eps*r.NormFloat64()*(math.Abs(float64(v))+0.1))
+	}
+	return out
+}
+
+func crossOf(t testing.TB, cur, orig []float32, cols int) *Cross {
+	t.Helper()
+	c := NewCross(cols)
+	if err := c.Add(cur, orig); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// targetError returns ‖X'·Wcᵀ − X·Wᵀ‖ / ‖X·Wᵀ‖: how far the layer with
+// weight wc on inputs xc is from the original layer on its inputs x.
+func targetError(x, xc []float32, w, wc Weight) float64 {
+	n := len(x) / w.Cols
+	num, den := 0.0, 0.0
+	for i := range n {
+		xi, ci := x[i*w.Cols:(i+1)*w.Cols], xc[i*w.Cols:(i+1)*w.Cols]
+		for r := range w.Rows {
+			a, b := 0.0, 0.0
+			for j := range xi {
+				a += float64(xi[j]) * float64(w.Data[r*w.Cols+j])
+				b += float64(ci[j]) * float64(wc.Data[r*w.Cols+j])
+			}
+			num += (a - b) * (a - b)
+			den += a * a
+		}
+	}
+	return math.Sqrt(num / den)
+}
+
+// TestAnchorUnchangedInputs: when the layer's inputs are the original's,
+// the weight that reproduces the original outputs is the weight itself,
+// whatever the ridge.
+func TestAnchorUnchangedInputs(t *testing.T) {
+	const cols = 24
+	l := newLayer(cols, 1)
+	x := l.sample(200, 2)
+	w := randomWeight(10, cols, 3)
+	for _, ridge := range []float64{1e-6, 0.1, 10} {
+		a, err := Anchor(hessianOf(t, x, cols), crossOf(t, x, x, cols), w, ridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range a.Data {
+			if math.Abs(float64(v-w.Data[i])) > 1e-3*(1+math.Abs(float64(w.Data[i]))) {
+				t.Fatalf("ridge %v: element %d moved from %v to %v", ridge, i, w.Data[i], v)
+			}
+		}
+	}
+}
+
+// TestAnchorIsLeastSquares: with perturbed inputs and a tiny ridge, the
+// anchored weight is the least-squares solution of X'·W*ᵀ ≈ X·Wᵀ (checked
+// against gonum's QR solve of the rows themselves), and it reproduces the
+// original outputs much better than the weight itself.
+func TestAnchorIsLeastSquares(t *testing.T) {
+	const cols, rows, n = 16, 6, 300
+	l := newLayer(cols, 4)
+	x := l.sample(n, 5)
+	xc := perturbed(x, 0.3, 6)
+	w := randomWeight(rows, cols, 7)
+	a, err := Anchor(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, 1e-9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xcm := mat.NewDense(n, cols, float64s32(xc))
+	y := mat.NewDense(n, rows, nil)
+	y.Mul(mat.NewDense(n, cols, float64s32(x)), mat.NewDense(rows, cols, float64s32(w.Data)).T())
+	var want mat.Dense
+	if err := want.Solve(xcm, y); err != nil {
+		t.Fatal(err)
+	}
+	for r := range rows {
+		for j := range cols {
+			got, exp := float64(a.Data[r*cols+j]), want.At(j, r)
+			if math.Abs(got-exp) > 1e-3*(1+math.Abs(exp)) {
+				t.Fatalf("W*[%d,%d] = %v, least squares gives %v", r, j, got, exp)
+			}
+		}
+	}
+	before, after := targetError(x, xc, w, w), targetError(x, xc, w, a)
+	if !(after < 0.8*before) {
+		t.Errorf("error against the original outputs: %.4f with W, %.4f with W*; want W* clearly better", before, after)
+	}
+}
+
+// TestAnchoredGPTQ: on perturbed inputs, GPTQ of the anchored weight ends
+// closer to the original layer's outputs, on rows it was not fitted on,
+// than GPTQ of the weight itself (the point of target=original).
+func TestAnchoredGPTQ(t *testing.T) {
+	const cols, rows = 64, 32
+	l := newLayer(cols, 8)
+	x := l.sample(1024, 9)
+	xc := perturbed(x, 0.2, 10)
+	w := randomWeight(rows, cols, 11)
+	h := hessianOf(t, xc, cols)
+	a, err := Anchor(h, crossOf(t, xc, x, cols), w, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := QuantOptions{Bits: 4, Group: 32, Symmetric: true, ActOrder: true}
+	plain, err := GPTQ(h, w, q, SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchored, err := GPTQ(h, a, q, SweepOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := l.sample(512, 12) // held out
+	exc := perturbed(ex, 0.2, 13)
+	ep, ea := targetError(ex, exc, w, plain.Dequantized), targetError(ex, exc, w, anchored.Dequantized)
+	t.Logf("held-out error against the original outputs: GPTQ %.4f, anchored GPTQ %.4f", ep, ea)
+	if !(ea < 0.9*ep) {
+		t.Errorf("anchored GPTQ %.4f is not clearly below GPTQ %.4f", ea, ep)
+	}
+}
+
+// TestAnchorDeadFeature: a feature never active in calibration keeps its
+// weight (nothing determines it), and bad arguments are refused.
+func TestAnchorDeadFeature(t *testing.T) {
+	const cols = 8
+	l := newLayer(cols, 14)
+	x := l.sample(100, 15)
+	for i := 0; i < len(x); i += cols {
+		x[i+3] = 0
+	}
+	xc := perturbed(x, 0.2, 16)
+	for i := 0; i < len(xc); i += cols {
+		xc[i+3] = 0
+	}
+	w := randomWeight(4, cols, 17)
+	a, err := Anchor(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range 4 {
+		if a.Data[r*cols+3] != w.Data[r*cols+3] {
+			t.Errorf("row %d: dead feature's weight moved from %v to %v", r, w.Data[r*cols+3], a.Data[r*cols+3])
+		}
+	}
+	h := hessianOf(t, xc, cols)
+	if _, err := Anchor(h, crossOf(t, xc, x, cols), w, 0); err == nil {
+		t.Error("ridge 0 accepted")
+	}
+	if _, err := Anchor(h, crossOf(t, xc[:cols*10], x[:cols*10], cols), w, 0.1); err == nil {
+		t.Error("cross products of other rows accepted")
+	}
+	if err := NewCross(cols).Add(xc, x[:cols]); err == nil {
+		t.Error("batches of different lengths accepted")
+	}
+	bad := append([]float32(nil), x[:cols]...)
+	bad[2] = float32(math.NaN())
+	if err := NewCross(cols).Add(xc[:cols], bad); err == nil {
+		t.Error("NaN accepted")
+	}
+}
+
+// TestGridSearch: the searched grid never rounds a group worse than the
+// full range (shrink 1 is a candidate) and, on Gaussian groups, better on
+// average; the codes still dequantize to what the search counted.
+func TestGridSearch(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 1))
+	for _, sym := range []bool{true, false} {
+		worse := 0
+		sumPlain, sumSearched := 0.0, 0.0
+		for range 200 {
+			v := make([]float32, 32)
+			d := make([]float64, 32)
+			for j := range v {
+				v[j] = float32(r.NormFloat64())
+				d[j] = 0.1 + r.Float64()
+			}
+			plain := newQuantized(1, 32, QuantOptions{Bits: 4, Group: 32, Symmetric: sym})
+			plain.setParams(0, 0, v, sym, nil)
+			searched := newQuantized(1, 32, QuantOptions{Bits: 4, Group: 32, Symmetric: sym})
+			searched.setParams(0, 0, v, sym, d)
+			ep := plain.roundingError(v, d, float64(plain.Scales[0]), float64(plain.Zeros[0]), math.Inf(1))
+			es := searched.roundingError(v, d, float64(searched.Scales[0]), float64(searched.Zeros[0]), math.Inf(1))
+			if es > ep*(1+1e-9) {
+				worse++
+			}
+			sumPlain += ep
+			sumSearched += es
+			// The stored codes dequantize to what roundingError counted.
+			sum := 0.0
+			for j, x := range v {
+				e := float64(x - searched.quantize(0, j, x))
+				sum += d[j] * e * e
+			}
+			if math.Abs(sum-es) > 1e-6*(1+es) {
+				t.Fatalf("symmetric %v: quantize's error %v, the search's %v", sym, sum, es)
+			}
+		}
+		t.Logf("symmetric %v: weighted rounding error %.4f searched, %.4f full range", sym, sumSearched, sumPlain)
+		if worse > 0 || !(sumSearched < 0.95*sumPlain) {
+			t.Errorf("symmetric %v: search worse than the full range on %d of 200 groups; total %.4f against %.4f", sym, worse, sumSearched, sumPlain)
+		}
+	}
+}
