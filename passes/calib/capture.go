@@ -160,32 +160,85 @@ func (c *Capture) Targets() []string { return c.targets }
 // held by Each at a time. An error from fn stops Each and is returned.
 func (c *Capture) Each(fn func(sample int, target string, x *ort.Tensor) error) error {
 	for i := 0; i < c.src.n; i++ {
-		in, err := c.src.sample(i)
+		ts, err := c.run(i)
 		if err != nil {
 			return err
 		}
-		var out []ort.Value
-		if c.sess != nil {
-			feed := make([]ort.Value, len(c.feed))
-			for k, j := range c.feed {
-				feed[k] = in[j]
-			}
-			if out, err = c.sess.Run(feed); err != nil {
-				return fmt.Errorf("calibration sample %d: %w", i, err)
+		for k, name := range c.targets {
+			if err := fn(i, name, ts[k]); err != nil {
+				return err
 			}
 		}
-		for k, name := range c.targets {
-			var v ort.Value
-			if w := c.where[k]; w >= 0 {
-				v = out[w]
-			} else {
-				v = in[-w-1]
-			}
-			t, ok := v.(*ort.Tensor)
-			if !ok {
-				return fmt.Errorf("calibration: %q is %s, not a tensor", name, ort.Describe(v))
-			}
-			if err := fn(i, name, t); err != nil {
+	}
+	return nil
+}
+
+// run runs calibration sample i and returns the targets' tensors, in
+// Open's order.
+func (c *Capture) run(i int) ([]*ort.Tensor, error) {
+	in, err := c.src.sample(i)
+	if err != nil {
+		return nil, err
+	}
+	var out []ort.Value
+	if c.sess != nil {
+		feed := make([]ort.Value, len(c.feed))
+		for k, j := range c.feed {
+			feed[k] = in[j]
+		}
+		if out, err = c.sess.Run(feed); err != nil {
+			return nil, fmt.Errorf("calibration sample %d: %w", i, err)
+		}
+	}
+	ts := make([]*ort.Tensor, len(c.targets))
+	for k, name := range c.targets {
+		var v ort.Value
+		if w := c.where[k]; w >= 0 {
+			v = out[w]
+		} else {
+			v = in[-w-1]
+		}
+		t, ok := v.(*ort.Tensor)
+		if !ok {
+			return nil, fmt.Errorf("calibration: %q is %s, not a tensor", name, ort.Describe(v))
+		}
+		ts[k] = t
+	}
+	return ts, nil
+}
+
+// Pair runs every calibration sample through two models that share the
+// target value names — ref, the model before a pass compressed it, and m,
+// the model being compressed — and calls fn for each target of each
+// sample with both models' tensors, sample by sample, so that at most one
+// sample's targets of each model are held at a time. It is what fitting a
+// compressed layer to the original layer's outputs needs: the cross
+// products of the two models' inputs of the layer ([obs.Cross]).
+func Pair(ref, m *graph.Model, cfg Config, targets []string, fn func(sample int, target string, ref, cur *ort.Tensor) error) error {
+	rc, err := Open(ref, cfg, targets)
+	if err != nil {
+		return fmt.Errorf("original model: %w", err)
+	}
+	defer rc.Close()
+	c, err := Open(m, cfg, targets)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if rc.Samples() != c.Samples() {
+		return fmt.Errorf("calibration: %d samples for the original model, %d for the compressed one", rc.Samples(), c.Samples())
+	}
+	for i := 0; i < c.Samples(); i++ {
+		rs, err := rc.run(i)
+		if err != nil {
+			return fmt.Errorf("original model: %w", err)
+		}
+		cs, err := c.run(i)
+		if err != nil {
+			return err
+		}
+		for k, name := range targets {
+			if err := fn(i, name, rs[k], cs[k]); err != nil {
 				return err
 			}
 		}

@@ -222,3 +222,52 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPair checks that Pair hands fn each sample's target from both
+// models, the same sample of each, in order: the original's equal to
+// what capturing the original alone gives, the other model's to what
+// capturing it alone gives.
+func TestPair(t *testing.T) {
+	runtime(t)
+	cfg := calib.Config{Source: calib.Random, Samples: 3, Seed: 7, Shapes: ort.Shapes{"N": {5}}}
+	ref, cur := mlp(t), mlp(t)
+	w1 := cur.Graph.Lookup("w1").Const()
+	v, err := w1.Floats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range v {
+		v[i] *= -2
+	}
+	if err := w1.SetFloats(v); err != nil {
+		t.Fatal(err)
+	}
+	wantRef := capture(t, ref, cfg, "r", "x")
+	wantCur := capture(t, cur, cfg, "r", "x")
+	next := map[string]int{}
+	err = calib.Pair(ref, cur, cfg, []string{"r", "x"}, func(i int, name string, a, b *ort.Tensor) error {
+		if next[name] != i {
+			t.Errorf("%s: sample %d arrived as number %d", name, i, next[name])
+		}
+		next[name]++
+		if !slices.Equal(a.Raw, wantRef[name][i].Raw) {
+			t.Errorf("%s, sample %d: the original's tensor is not the original model's", name, i)
+		}
+		if !slices.Equal(b.Raw, wantCur[name][i].Raw) {
+			t.Errorf("%s, sample %d: the compressed model's tensor is not its own", name, i)
+		}
+		if name == "r" && slices.Equal(a.Raw, b.Raw) {
+			t.Errorf("sample %d: both models gave the same r though w1 differs", i)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next["r"] != 3 || next["x"] != 3 {
+		t.Errorf("saw %v samples, want 3 of each", next)
+	}
+	if err := calib.Pair(ref, cur, cfg, []string{"nope"}, func(int, string, *ort.Tensor, *ort.Tensor) error { return nil }); err == nil {
+		t.Error("a value neither model has was accepted")
+	}
+}

@@ -1,0 +1,52 @@
+package calib
+
+import (
+	"fmt"
+
+	"github.com/onnxopt/onnxopt/passes"
+)
+
+// Values of the target= option of the calibrated methods.
+const (
+	// TargetLayer fits each compressed layer to what the layer computes on
+	// the inputs it receives in the model being compressed (the objective
+	// of the SparseGPT, Wanda and GPTQ papers).
+	TargetLayer = "layer"
+	// TargetOriginal fits each compressed layer to the original layer's
+	// outputs on the original model's inputs, so that it also makes up
+	// for what the layers before it lost (asymmetric calibration, GPTAQ):
+	// the weight is first refitted to those outputs (obs.Anchor), then
+	// compressed by the method.
+	TargetOriginal = "original"
+)
+
+// DefaultAnchorRidge is the default of ridge= for target=original.
+const DefaultAnchorRidge = 0.1
+
+// TargetOptions returns target= and ridge=, shared by the passes whose
+// calibrated methods fit a layer's weights (prune, nm, quantize's GPTQ).
+func TargetOptions() []passes.Option {
+	return []passes.Option{
+		{Name: "target", Kind: passes.Enum, Values: []string{TargetLayer, TargetOriginal}, Default: TargetLayer,
+			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed; two models run per level)"},
+		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "target=original: the refit's pull towards the original weight, as a fraction of each feature's activation energy (more keeps weights that few calibration rows determine)"},
+	}
+}
+
+// ConfigureTarget reads target= and ridge=: the refit's ridge for
+// target=original, 0 for target=layer. calibrated says whether the
+// pass runs a calibrated method (the options do nothing otherwise);
+// needs names that method, for the error.
+func ConfigureTarget(a passes.Args, calibrated bool, needs string) (float64, error) {
+	if !calibrated {
+		return 0, a.Unused(needs, "target", "ridge")
+	}
+	if a.String("target") != TargetOriginal {
+		return 0, a.Unused("target=original", "ridge")
+	}
+	r := a.Float("ridge")
+	if !(r > 0 && r < 1e6) {
+		return 0, fmt.Errorf("ridge=%s: want a number > 0", a.String("ridge"))
+	}
+	return r, nil
+}
