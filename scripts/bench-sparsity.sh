@@ -16,6 +16,9 @@
 #       only GPTQ against RTN at INT4 block 32 (MLP evaluated on seed 2;
 #       Convs in format=qdq; DAMP=0.1 sets GPTQ's damp=; DAMPS=0.001|0.01|0.1|1
 #       adds a row with the damp cross-validated per weight among those)
+# Calibrated methods run with target=layer (each layer keeps its own output
+# on the inputs it now gets, the papers' objective) and, in the rows marked
+# target=original, fitted to the original model's layer outputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -75,15 +78,15 @@ if [ "${SPARSITY:-1}" != 0 ]; then
     flags "$name"
     for pat in "50%" "2:4"; do
       base=""
-      methods="magnitude wanda sparsegpt"
-      [ "$pat" = "50%" ] && methods="$methods magnitude,scope=global wanda,layers=error sparsegpt,layers=error"
+      methods="magnitude wanda sparsegpt wanda,target=original sparsegpt,target=original"
+      [ "$pat" = "50%" ] && methods="$methods magnitude,scope=global wanda,layers=error sparsegpt,layers=error wanda,layers=error,target=original sparsegpt,layers=error,target=original"
       for method in $methods; do
         m=${method%%,*}
         extra=""; [ "$m" != "$method" ] && extra=",${method#*,}"
         if [ "$pat" = "50%" ]; then
           p="prune(sparsity=0.5$extra"; [ "$m" != magnitude ] && p="$p,method=$m,$cal"; p="$p)"
         else
-          p="nm"; [ "$m" != magnitude ] && p="nm(method=$m,$cal)"
+          p="nm"; [ "$m" != magnitude ] && p="nm(method=$m$extra,$cal)"
         fi
         read -r err took <<<"$(measure "$p")"
         [ "$method" = magnitude ] && base=$err
@@ -118,11 +121,12 @@ if [ "${QUANT:-0}" != 0 ]; then
     format=matmulnbits
     case $name in ppocr-*) format=qdq ;; esac
     base=""
-    methods="rtn gptq"
+    methods="rtn gptq gptq-original"
     [ -n "${DAMPS:-}" ] && methods="$methods gptq-damps"
     for method in $methods; do
-      p="quantize(type=int4,block=32,format=$format,method=${method%-damps}"
+      p="quantize(type=int4,block=32,format=$format,method=${method%-*}"
       [ $method = gptq ] && p="$p,damp=${DAMP:-0.01},$cal"
+      [ $method = gptq-original ] && p="$p,damp=${DAMP:-0.01},target=original,$cal"
       [ $method = gptq-damps ] && p="$p,damps=$DAMPS,$cal"
       read -r err took <<<"$(measure "$p)")"
       [ $method = rtn ] && base=$err

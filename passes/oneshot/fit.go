@@ -20,6 +20,20 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if l.Pattern.M == 0 && l.Pattern.Scope == obs.DefaultScope {
 		l.Pattern.Scope = cfg.Scope
 	}
+	if err := l.mergeFolds(); err != nil {
+		return nil, err
+	}
+	if l.cross != nil {
+		// target=original: compress the weight that reproduces the
+		// original layer's outputs from the inputs the layer now gets.
+		for g, w := range ws {
+			a, err := obs.Anchor(l.hess[g], l.cross[g], w, cfg.Anchor)
+			if err != nil {
+				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
+			}
+			copy(w.Data, a.Data)
+		}
+	}
 	var outs []obs.Weight
 	damp := 0.0
 	if cfg.Method == SparseGPT {
@@ -29,9 +43,6 @@ func fit(l *layer, cfg Config) (*Result, error) {
 				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 			}
 			sweep.Damp = damp
-		}
-		if err := l.mergeFolds(); err != nil {
-			return nil, err
 		}
 		outs, err = obs.SparseGPTGroups(l.hess, ws, l.Pattern, sweep)
 	} else {
@@ -43,7 +54,7 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	for i, w := range ws {
 		copy(w.Data, outs[i].Data)
 	}
-	l.hess, l.norms, l.folds = nil, nil, nil
+	l.hess, l.norms, l.folds, l.cross = nil, nil, nil, nil
 	next := make([]float32, len(vals))
 	if err := l.Matrix.FromRows(next, full); err != nil {
 		return nil, err

@@ -40,6 +40,9 @@ type layer struct {
 	// folds: with damps=, each group's Hessians of the even and the odd
 	// calibration samples, for the damp's cross-validation.
 	folds []obs.Folds
+	// cross: with target=original, each group's cross products of its
+	// inputs in the model being compressed and in the original.
+	cross []*obs.Cross
 }
 
 // groups is the number of independent [rows/groups, Cols] matrices.

@@ -36,7 +36,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captur
 	case OWL:
 		wc := cfg
 		wc.Method = Wanda
-		if err := capture(m, un, wc); err != nil {
+		if err := capture(m, nil, un, wc); err != nil {
 			return err
 		}
 		*captures++
@@ -60,7 +60,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captur
 			hi := lo + statsBatch(un[lo:], cfg)
 			shareCfg := cfg
 			shareCfg.Damps = nil // the shares take damp=; the fit chooses
-			if err := capture(m, un[lo:hi], shareCfg); err != nil {
+			if err := capture(m, nil, un[lo:hi], shareCfg); err != nil {
 				return err
 			}
 			*captures++

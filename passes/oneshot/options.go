@@ -30,6 +30,10 @@ type Config struct {
 	// Layers is how an unstructured fraction is spread over the layers
 	// (layers=, prune only): Uniform, OWL or Error.
 	Layers string
+	// Anchor, when > 0, fits each layer to the original model's outputs
+	// (target=original): the weight is refitted by obs.Anchor with this
+	// ridge before the method compresses it. 0: target=layer.
+	Anchor float64
 }
 
 // Values of prune's layers= option.
@@ -63,6 +67,7 @@ func Options() []passes.Option {
 		{Name: "mask", Kind: passes.Enum, Values: []string{MaskDefault, MaskRow, MaskLayer}, Default: MaskDefault,
 			Doc: "unstructured: rank weights per output row (every row equally sparse) or per layer (exact layer total, rows differ; per column block for sparsegpt); auto: layer for sparsegpt, row for wanda"},
 	}
+	o = append(o, calib.TargetOptions()...)
 	return append(o, calib.Options()...)
 }
 
@@ -82,7 +87,7 @@ func Configure(a passes.Args) (Config, error) {
 		c.Method = Magnitude
 		// Calibration options without a calibrated method would be
 		// ignored: most likely method= was forgotten.
-		return c, a.Unused("method=wanda or method=sparsegpt", "calib", "samples", "seed", "shapes", "damp", "damps", "blocksize", "mask")
+		return c, a.Unused("method=wanda or method=sparsegpt", "calib", "samples", "seed", "shapes", "damp", "damps", "blocksize", "mask", "target", "ridge")
 	case Wanda:
 		if err := a.Unused("method=sparsegpt", "damp", "damps", "blocksize"); err != nil {
 			return c, err
@@ -122,6 +127,9 @@ func Configure(a passes.Args) (Config, error) {
 		}
 	default:
 		return c, fmt.Errorf("mask=%s: want auto, row or layer", mk)
+	}
+	if c.Anchor, err = calib.ConfigureTarget(a, true, ""); err != nil {
+		return c, err
 	}
 	cc, err := calib.Configure(a)
 	if err != nil {

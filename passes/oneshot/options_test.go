@@ -35,6 +35,9 @@ func TestBadOptions(t *testing.T) {
 		"prune(sparsity=0.5,method=sparsegpt,damp=0.1,damps=1)": "damp= or damps=",
 		"prune(sparsity=0.5,method=sparsegpt,damps=0.1|-1)":     "damps=",
 		"nm(method=sparsegpt,mask=row)":                         "mask=",
+		"prune(sparsity=0.5,target=original)":                   "target= has no effect without method=wanda or method=sparsegpt",
+		"nm(method=sparsegpt,ridge=0.5)":                        "ridge= has no effect without target=original",
+		"nm(method=wanda,target=original,ridge=-1)":             "ridge=-1",
 	} {
 		_, err := passes.Parse(text)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -40,3 +40,26 @@ func TestPlantedMLPQuality(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetOriginal: on the same planted MLP, fitting each layer to the
+// original model's outputs (target=original) lowers SparseGPT's and
+// Wanda's held-out error against fitting it to its own output on the
+// inputs the already pruned layers give it.
+func TestTargetOriginal(t *testing.T) {
+	runtime(t)
+	orig := plantedMLP(t)
+	shapes := ort.Shapes{"input": {64, 64}}
+	calib := ",shapes=input:64x64,samples=8"
+	for _, p := range []string{
+		"prune(sparsity=0.5,method=wanda" + calib,
+		"nm(method=sparsegpt" + calib,
+	} {
+		plain, _ := compress(t, orig, p+")")
+		anchored, _ := compress(t, orig, p+",target=original)")
+		ep, ea := relL2(t, orig, plain, shapes, 4), relL2(t, orig, anchored, shapes, 4)
+		t.Logf("%s): rel L2 %.4f, with target=original %.4f", p, ep, ea)
+		if !(ea <= 0.95*ep) {
+			t.Errorf("%s): target=original %.4f is not below target=layer's %.4f", p, ea, ep)
+		}
+	}
+}

@@ -42,6 +42,13 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 		return nil, fmt.Errorf("method=%s runs the model through ONNX Runtime and cannot stream it: use method=magnitude on a model larger than memory, or a larger --max-memory", cfg.Method)
 	}
 	cfg.Calib.Threads = ctx.Threads
+	var ref *graph.Model // the model as the pass found it, for target=original
+	if cfg.Anchor > 0 {
+		var err error
+		if ref, err = m.Clone(); err != nil {
+			return nil, err
+		}
+	}
 	var ls []*layer
 	for _, L := range layers {
 		l, err := prepare(m, L)
@@ -78,7 +85,7 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 		batch := nextBatch(byLevel, cfg)
 		byLevel = byLevel[len(batch):]
 		start := time.Now()
-		if err := capture(m, batch, cfg); err != nil {
+		if err := capture(m, ref, batch, cfg); err != nil {
 			return nil, err
 		}
 		took := time.Since(start)
@@ -151,8 +158,10 @@ func statsBatch(ls []*layer, cfg Config) int {
 }
 
 // capture runs the calibration samples through m and accumulates the
-// statistics of every layer of the batch.
-func capture(m *graph.Model, batch []*layer, cfg Config) error {
+// statistics of every layer of the batch; with ref (target=original) it
+// runs ref beside m and accumulates the cross products of their inputs
+// too, with a Hessian for either method.
+func capture(m, ref *graph.Model, batch []*layer, cfg Config) error {
 	type sink struct {
 		l *layer
 		u use
@@ -161,18 +170,25 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 	var targets []string
 	for _, l := range batch {
 		g := l.groups()
-		l.hess, l.norms, l.folds = make([]*obs.Hessian, g), make([]*calib.L2, g), nil
+		l.hess, l.norms, l.folds, l.cross = make([]*obs.Hessian, g), make([]*calib.L2, g), nil, nil
 		if cfg.Method == SparseGPT && len(cfg.Damps) > 0 {
 			l.folds = make([]obs.Folds, g)
 		}
+		if ref != nil {
+			l.cross = make([]*obs.Cross, g)
+		}
 		for i := range g {
-			if cfg.Method == SparseGPT {
+			if cfg.Method == SparseGPT || ref != nil {
 				l.hess[i] = obs.NewHessian(l.Matrix.Cols)
-			} else {
+			}
+			if cfg.Method == Wanda {
 				l.norms[i] = &calib.L2{}
 			}
 			if l.folds != nil {
 				l.folds[i] = obs.NewFolds(l.Matrix.Cols)
+			}
+			if l.cross != nil {
+				l.cross[i] = obs.NewCross(l.Matrix.Cols)
 			}
 		}
 		for _, u := range l.uses {
@@ -182,35 +198,75 @@ func capture(m *graph.Model, batch []*layer, cfg Config) error {
 			sinks[u.data] = append(sinks[u.data], sink{l, u})
 		}
 	}
+	each := func(sample int, target string, x, xref *ort.Tensor) error {
+		for _, s := range sinks[target] {
+			if err := s.l.add(s.u, x, xref, sample); err != nil {
+				return fmt.Errorf("calibration sample %d, input %q of %s: %w", sample, target, s.u.node, err)
+			}
+		}
+		return nil
+	}
+	if ref != nil {
+		return calib.Pair(ref, m, cfg.Calib, targets, func(sample int, target string, xref, x *ort.Tensor) error {
+			return each(sample, target, x, xref)
+		})
+	}
 	c, err := calib.Open(m, cfg.Calib, targets)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return c.Each(func(sample int, target string, x *ort.Tensor) error {
-		for _, s := range sinks[target] {
-			if err := s.l.add(s.u, x, sample); err != nil {
-				return fmt.Errorf("calibration sample %d, input %q of %s: %w", sample, target, s.u.node, err)
-			}
-		}
-		return nil
-	})
+	return c.Each(func(sample int, target string, x *ort.Tensor) error { return each(sample, target, x, nil) })
 }
 
 // add accumulates the activation x of use u on calibration sample
-// sample (into the even or odd fold too, with damps=).
-func (l *layer) add(u use, x *ort.Tensor, sample int) error {
+// sample (into the even or odd fold too, with damps=), and with xref, the
+// same input in the original model, the cross products of the two.
+func (l *layer) add(u use, x, xref *ort.Tensor, sample int) error {
+	mats, err := l.activations(u, x)
+	if err != nil {
+		return err
+	}
+	var refs []calib.Matrix
+	if xref != nil {
+		if refs, err = l.activations(u, xref); err != nil {
+			return fmt.Errorf("original model: %w", err)
+		}
+	}
+	for g, a := range mats {
+		switch {
+		case l.folds != nil: // merged into l.hess when the layer is fitted
+			err = l.folds[g].Add(sample, a.Data)
+		case l.hess[g] != nil:
+			err = l.hess[g].Add(a.Data)
+		}
+		if err == nil && l.norms[g] != nil {
+			err = l.norms[g].Add(a)
+		}
+		if err == nil && refs != nil {
+			err = l.cross[g].Add(a.Data, refs[g].Data)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// activations returns the layer's input x as one [rows, Cols] matrix
+// per conv group, in the layout of the weight's Matrix.
+func (l *layer) activations(u use, x *ort.Tensor) ([]calib.Matrix, error) {
 	var mats []calib.Matrix
 	if u.conv == nil {
 		r, err := calib.Rows(x)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		mats = []calib.Matrix{r}
 	} else {
 		var err error
 		if mats, err = calib.Im2Col(x, *u.conv); err != nil {
-			return err
+			return nil, err
 		}
 		if l.perm != nil {
 			for i, a := range mats {
@@ -219,24 +275,12 @@ func (l *layer) add(u use, x *ort.Tensor, sample int) error {
 		}
 	}
 	if len(mats) != l.groups() {
-		return fmt.Errorf("%d conv groups, the weight has %d", len(mats), l.groups())
+		return nil, fmt.Errorf("%d conv groups, the weight has %d", len(mats), l.groups())
 	}
-	for g, a := range mats {
+	for _, a := range mats {
 		if a.Cols != l.Matrix.Cols {
-			return fmt.Errorf("activation has %d features, the weight %d", a.Cols, l.Matrix.Cols)
-		}
-		var err error
-		switch {
-		case l.folds != nil: // merged into l.hess when the layer is fitted
-			err = l.folds[g].Add(sample, a.Data)
-		case l.hess[g] != nil:
-			err = l.hess[g].Add(a.Data)
-		default:
-			err = l.norms[g].Add(a)
-		}
-		if err != nil {
-			return err
+			return nil, fmt.Errorf("activation has %d features, the weight %d", a.Cols, l.Matrix.Cols)
 		}
 	}
-	return nil
+	return mats, nil
 }

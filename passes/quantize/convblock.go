@@ -102,24 +102,49 @@ func convBlocksOf(n *graph.Node, block int) (*convBlocks, string, error) {
 }
 
 // add accumulates one calibration sample x (the Conv's input) into the
-// per-group Hessians hs, in padded column order.
-func (c *convBlocks) add(hs []*obs.Hessian, x *ort.Tensor) error {
-	mats, err := calib.Im2Col(x, c.conv)
+// per-group Hessians hs, in padded column order, and with xref (the same
+// input in the original model) the cross products of the two into cs.
+func (c *convBlocks) add(hs []*obs.Hessian, cs []*obs.Cross, x, xref *ort.Tensor) error {
+	mats, err := c.columns(x, len(hs))
 	if err != nil {
 		return err
 	}
-	if len(mats) != len(hs) {
-		return fmt.Errorf("%d conv groups, the weight has %d", len(mats), len(hs))
+	var refs []calib.Matrix
+	if xref != nil {
+		if refs, err = c.columns(xref, len(hs)); err != nil {
+			return fmt.Errorf("original model: %w", err)
+		}
 	}
 	for g, a := range mats {
-		if a.Cols != c.features*c.taps {
-			return fmt.Errorf("im2col has %d features, the weight %d", a.Cols, c.features*c.taps)
-		}
-		if err := hs[g].Add(a.Columns(c.xcol).Data); err != nil {
+		if err := hs[g].Add(a.Data); err != nil {
 			return err
+		}
+		if refs != nil {
+			if err := cs[g].Add(a.Data, refs[g].Data); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// columns unfolds x, the Conv's input, into one matrix per conv group in
+// padded column order.
+func (c *convBlocks) columns(x *ort.Tensor, groups int) ([]calib.Matrix, error) {
+	mats, err := calib.Im2Col(x, c.conv)
+	if err != nil {
+		return nil, err
+	}
+	if len(mats) != groups {
+		return nil, fmt.Errorf("%d conv groups, the weight has %d", len(mats), groups)
+	}
+	for g, a := range mats {
+		if a.Cols != c.features*c.taps {
+			return nil, fmt.Errorf("im2col has %d features, the weight %d", a.Cols, c.features*c.taps)
+		}
+		mats[g] = a.Columns(c.xcol)
+	}
+	return mats, nil
 }
 
 // blockedConv stores Conv n's weight in 4 bits behind a blocked

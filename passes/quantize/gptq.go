@@ -34,6 +34,12 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 		if err := q.cfg.calib.Check(ort.InputSpecs(q.m.ToProto())); err != nil {
 			return err
 		}
+		if q.cfg.anchor > 0 {
+			var err error
+			if q.ref, err = q.m.Clone(); err != nil {
+				return err
+			}
+		}
 		stages, rest, err := q.stagesOf(targets)
 		if err != nil {
 			return err
@@ -46,8 +52,9 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 			if err := q.eachTarget(st, fn); err != nil {
 				return err
 			}
-			q.hess, q.convHess, q.folds = nil, nil, nil
+			q.hess, q.convHess, q.folds, q.cross = nil, nil, nil, nil
 		}
+		q.ref = nil
 		q.noteDamps()
 		q.few.Note(q.ctx, "GPTQ's error compensation on them follows the calibration data more than the layer (a larger damp= regularizes it)")
 		targets = rest
@@ -109,9 +116,10 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 	q.hess = map[*graph.Node]*obs.Hessian{}
 	q.convHess = map[*graph.Node][]*obs.Hessian{}
 	q.folds = map[*obs.Hessian]obs.Folds{}
-	sinks := map[string][]func(int, *ort.Tensor) error{}
+	q.cross = map[*obs.Hessian]*obs.Cross{}
+	sinks := map[string][]func(int, *ort.Tensor, *ort.Tensor) error{}
 	var names []string
-	sink := func(x string, f func(int, *ort.Tensor) error) {
+	sink := func(x string, f func(int, *ort.Tensor, *ort.Tensor) error) {
 		if sinks[x] == nil {
 			names = append(names, x)
 		}
@@ -121,12 +129,18 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 	// accumulated in place of Hessian h, whose even fold is h itself.
 	folds := map[*obs.Hessian]obs.Folds{}
 	newHessian := func(cols int) *obs.Hessian {
+		var h *obs.Hessian
 		if len(q.cfg.damps) == 0 {
-			return obs.NewHessian(cols)
+			h = obs.NewHessian(cols)
+		} else {
+			f := obs.NewFolds(cols)
+			folds[f[0]] = f
+			h = f[0]
 		}
-		f := obs.NewFolds(cols)
-		folds[f[0]] = f
-		return f[0]
+		if q.ref != nil {
+			q.cross[h] = obs.NewCross(cols)
+		}
+		return h
 	}
 	fold := func(h *obs.Hessian, sample int) *obs.Hessian {
 		if f, ok := folds[h]; ok {
@@ -146,12 +160,16 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 				hs[g] = newHessian(c.cols())
 			}
 			q.convHess[n] = hs
-			sink(n.Input(0).Name, func(i int, x *ort.Tensor) error {
+			cs := make([]*obs.Cross, len(hs))
+			for g, h := range hs {
+				cs[g] = q.cross[h]
+			}
+			sink(n.Input(0).Name, func(i int, x, xref *ort.Tensor) error {
 				fs := make([]*obs.Hessian, len(hs))
 				for g, h := range hs {
 					fs[g] = fold(h, i)
 				}
-				return c.add(fs, x)
+				return c.add(fs, cs, x, xref)
 			})
 			continue
 		}
@@ -168,7 +186,7 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		if h == nil {
 			h = newHessian(k)
 			byName[x.Name] = h
-			sink(x.Name, func(i int, x *ort.Tensor) error {
+			sink(x.Name, func(i int, x, xref *ort.Tensor) error {
 				rows, err := calib.Rows(x)
 				if err != nil {
 					return err
@@ -176,7 +194,14 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 				if rows.Cols != h.Cols() {
 					return fmt.Errorf("%d features, the weight %d", rows.Cols, h.Cols())
 				}
-				return fold(h, i).Add(rows.Data)
+				if err := fold(h, i).Add(rows.Data); err != nil || xref == nil {
+					return err
+				}
+				refRows, err := calib.Rows(xref)
+				if err != nil {
+					return fmt.Errorf("original model: %w", err)
+				}
+				return q.cross[h].Add(rows.Data, refRows.Data)
 			})
 		} else if h.Cols() != k {
 			continue
@@ -188,19 +213,25 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 	}
 	cfg := q.cfg.calib
 	cfg.Threads = q.ctx.Threads
-	c, err := calib.Open(q.m, cfg, names)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	err = c.Each(func(i int, name string, x *ort.Tensor) error {
+	each := func(i int, name string, x, xref *ort.Tensor) error {
 		for _, f := range sinks[name] {
-			if err := f(i, x); err != nil {
+			if err := f(i, x, xref); err != nil {
 				return fmt.Errorf("calibration: %s: %w", name, err)
 			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if q.ref != nil {
+		err = calib.Pair(q.ref, q.m, cfg, names, func(i int, name string, xref, x *ort.Tensor) error { return each(i, name, x, xref) })
+	} else {
+		var c *calib.Capture
+		if c, err = calib.Open(q.m, cfg, names); err != nil {
+			return err
+		}
+		defer c.Close()
+		err = c.Each(func(i int, name string, x *ort.Tensor) error { return each(i, name, x, nil) })
+	}
 	if err != nil || len(folds) == 0 {
 		return err
 	}
@@ -242,6 +273,9 @@ func (q *quantizer) mergeFolds(folds map[*obs.Hessian]obs.Folds) error {
 		}
 		all[h] = m
 		q.folds[m] = f
+		if c, ok := q.cross[h]; ok {
+			q.cross[m] = c
+		}
 	}
 	for n, h := range q.hess {
 		q.hess[n] = all[h]
@@ -316,7 +350,16 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 			return nil, "", fmt.Errorf("element %d is %v: cannot quantize a tensor holding NaN or infinity", i, x)
 		}
 	}
-	opts := obs.QuantOptions{Bits: q.cfg.typ.bits, Group: group, Symmetric: q.cfg.symmetric, ActOrder: true}
+	target := ""
+	if c := q.cross[h]; c != nil {
+		// target=original: quantize the weight that reproduces the
+		// original layer's outputs from the inputs the layer now gets.
+		if ow, err = obs.Anchor(h, c, ow, q.cfg.anchor); err != nil {
+			return nil, "", err
+		}
+		target = ", target=original"
+	}
+	opts := obs.QuantOptions{Bits: q.cfg.typ.bits, Group: group, Symmetric: q.cfg.symmetric, ActOrder: true, Search: q.cfg.search}
 	sw := obs.SweepOptions{Damp: q.cfg.damp}
 	how = "gptq"
 	if folds, ok := q.folds[h]; ok {
@@ -330,7 +373,7 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 		q.chosen[sw.Damp]++
 	}
 	res, err = obs.GPTQ(h, ow, opts, sw)
-	return res, how, err
+	return res, how + target, err
 }
 
 // noteDamps summarizes the damps cross-validation chose, if any.

@@ -19,6 +19,10 @@ func TestBadOptions(t *testing.T) {
 		{"quantize(mode=static,samples=0)", "samples=0"},
 		{"quantize(mode=static,shapes=x:1xq)", `dimension "q"`},
 		{"quantize(mode=static,calib=/nonexistent/folder)", "calib"},
+		{"quantize(type=int4,target=original)", "target= has no effect without method=gptq"},
+		{"quantize(type=int4,grid=minmax)", "grid= has no effect without method=gptq"},
+		{"quantize(type=int4,method=gptq,ridge=1)", "ridge= has no effect without target=original"},
+		{"quantize(type=int4,method=gptq,target=original,ridge=0)", "ridge=0"},
 	} {
 		m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 16, Hidden: 32, Blocks: 1}), nil)
 		if err != nil {

@@ -29,11 +29,12 @@ var Pass = &passes.Pass{
 		{Name: "method", Kind: passes.Enum, Values: []string{"minmax", "percentile", "entropy", "rtn", "gptq"}, Doc: "static mode: how activation ranges are chosen from calibration (minmax, the default; percentile, entropy); weight-only: how weights are rounded (rtn: to nearest, the default; gptq: GPTQ fitted on calibration activations, layer by layer)"},
 		{Name: "damp", Kind: passes.Float, Default: "0.01", Doc: "method=gptq: fraction of the mean Hessian diagonal added to it before factoring (more regularises layers with few calibration rows per feature)"},
 		{Name: "damps", Kind: passes.List, Doc: "method=gptq: candidate dampenings (e.g. 0.001|0.01|0.1|1); each weight (each conv group) takes the one whose GPTQ on half the calibration samples best keeps the layer's output on the other half (two folds, even and odd samples, both ways round), instead of damp; costs two GPTQ sweeps per candidate and three Hessians per input (two folds and their sum) while a stage is fitted"},
+		{Name: "grid", Kind: passes.Enum, Default: "mse", Values: []string{"mse", "minmax"}, Doc: "method=gptq: each block's scale (and zero point) spans the block's range shrunk by the factor (1 down to 0.2) that rounds it with the least error weighted by the features' activation energy (mse), or the block's full range (minmax, as method=rtn)"},
 		{Name: "gather", Kind: passes.Bool, Default: "false", Doc: "4-bit: also quantize embedding tables read by Gather as com.microsoft.GatherBlockQuantized (a table shared with a Gemm/MatMul head is stored once for both)"},
 		{Name: "accuracy-level", Kind: passes.Int, Default: "4", Doc: "MatMulNBits accuracy_level: 0 (unset), 1 (float32), 2 (float16), 3 (bfloat16) or 4 (int8 activations, the fast one on CPU)"},
 		{Name: "percentile", Kind: passes.Float, Default: "99.99", Doc: "static mode, method=percentile: the share of values (percent) the range keeps"},
 		{Name: "dynamic-conv", Kind: passes.Bool, Default: "false", Doc: "mode=dynamic: also quantize Conv, as DynamicQuantizeLinear + ConvInteger + rescale (about half the float file, but slower than float and than static QDQ on CPU: see BENCHMARKS.md)"},
-	}, calib.Options()...), // static mode and method=gptq: calib, samples, seed, shapes
+	}, append(calib.TargetOptions(), calib.Options()...)...), // method=gptq: target, ridge; static mode and method=gptq: calib, samples, seed, shapes
 	Check:        func(a passes.Args) error { _, err := parseConfig(a); return err },
 	NeedsRuntime: func(a passes.Args) bool { return a.String("mode") == "static" || a.String("method") == "gptq" }, // calibration
 	Run:          run,
@@ -67,6 +68,8 @@ type config struct {
 	gptq       bool      // weight-only, method=gptq
 	damp       float64   // method=gptq: Hessian dampening
 	damps      []float64 // method=gptq: candidate dampenings, cross-validated per weight
+	search     bool      // method=gptq, grid=mse: each group's range searched
+	anchor     float64   // method=gptq, target=original: the refit's ridge (0: target=layer)
 	gather     bool
 	accuracy   int  // MatMulNBits accuracy_level
 	dynConv    bool // dynamic mode: Conv as ConvInteger
@@ -90,6 +93,7 @@ func parseConfig(a passes.Args) (*config, error) {
 		percentile: a.Float("percentile"),
 		gptq:       a.String("method") == "gptq",
 		damp:       a.Float("damp"),
+		search:     a.String("grid") == "mse",
 		gather:     a.Bool("gather"),
 		accuracy:   int(a.Int("accuracy-level")),
 		dynConv:    a.Bool("dynamic-conv"),
@@ -132,11 +136,14 @@ func parseConfig(a passes.Args) (*config, error) {
 	if c.damps, err = a.PositiveFloats("damps"); err != nil {
 		return nil, err
 	}
+	if c.anchor, err = calib.ConfigureTarget(a, c.gptq, "method=gptq"); err != nil {
+		return nil, err
+	}
 	if len(c.damps) == 1 { // nothing to choose between
 		c.damp, c.damps = c.damps[0], nil
 	}
 	if a.String("method") != "gptq" {
-		if err := a.Unused("method=gptq", "damp", "damps"); err != nil {
+		if err := a.Unused("method=gptq", "damp", "damps", "grid"); err != nil {
 			return nil, err
 		}
 	} else if a.Given("damp") && a.Given("damps") {
@@ -202,7 +209,12 @@ type quantizer struct {
 	convHess map[*graph.Node][]*obs.Hessian
 	// folds: with damps=, the even and the odd samples' Hessians of each
 	// Hessian above; chosen counts the damps picked, for the report.
-	folds  map[*obs.Hessian]obs.Folds
+	folds map[*obs.Hessian]obs.Folds
+	// cross: with target=original, the cross products of each Hessian's
+	// input in the model being quantized and in ref, the model as the
+	// pass found it.
+	cross  map[*obs.Hessian]*obs.Cross
+	ref    *graph.Model
 	chosen map[float64]int
 	few    calib.FewRows // GPTQ layers with under-determined Hessians
 	done   int
