@@ -61,7 +61,12 @@ flags() {
 measure() {
   local start took err
   start=$(date +%s.%N)
-  "$o" run -p "$1" "$path" -o "$bin/out.onnx" >/dev/null
+  rm -f "$bin/out.onnx"
+  if ! "$o" run -p "$1" "$path" -o "$bin/out.onnx" >/dev/null 2>"$bin/run.err"; then
+    echo "bench-sparsity: $1 failed: $(tail -1 "$bin/run.err")" >&2
+    echo "nan 0"
+    return
+  fi
   took=$(echo "$(date +%s.%N) - $start" | bc)
   err=$("$o" verify --json "${vflags[@]}" "$path" "$bin/out.onnx" | python3 -c 'import json,sys; print(json.load(sys.stdin)["outputs"][0]["rel_l2"])' || true)
   echo "$err $took"
@@ -90,9 +95,9 @@ if [ "${SPARSITY:-1}" != 0 ]; then
         fi
         read -r err took <<<"$(measure "$p")"
         [ "$method" = magnitude ] && base=$err
-        ratio=$(python3 -c "print(f'{$err/$base:.2f}')")
+        ratio=$(python3 -c "e, b = float('$err'), float('$base'); print(f'{e/b:.2f}')")
         # the global row's ratio is to magnitude per tensor; later rows' to the better
-        [ "$method" = magnitude,scope=global ] && base=$(python3 -c "print(min($base, $err))")
+        [ "$method" = magnitude,scope=global ] && base=$(python3 -c "import math; e, b = float('$err'), float('$base'); print(b if math.isnan(e) else min(b, e))")
         printf '| %s | %s | %s | %.4f | %s | %.1f s |\n' "$name" "$pat" "$method" "$err" "$ratio" "$took"
       done
     done
@@ -130,7 +135,7 @@ if [ "${QUANT:-0}" != 0 ]; then
       [ $method = gptq-damps ] && p="$p,damps=$DAMPS,$cal"
       read -r err took <<<"$(measure "$p)")"
       [ $method = rtn ] && base=$err
-      ratio=$(python3 -c "print(f'{$err/$base:.2f}')")
+      ratio=$(python3 -c "e, b = float('$err'), float('$base'); print(f'{e/b:.2f}')")
       printf '| %s | %s | %s | %.4f | %s | %.1f s |\n' "$name" "$format" "$method" "$err" "$ratio" "$took"
     done
   done

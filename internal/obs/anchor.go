@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -66,64 +67,17 @@ func (c *Cross) Add(cur, orig []float32) error {
 // never active keep it too. When X' = X the answer is w. One Cholesky
 // factorization of Cols×Cols; w is not modified.
 func Anchor(h *Hessian, c *Cross, w Weight, ridge float64) (Weight, error) {
-	if err := h.ready(w, "anchor"); err != nil {
+	a, b, err := anchored(h, c, w, w, ridge, "anchor")
+	if err != nil {
 		return Weight{}, err
 	}
-	switch {
-	case c == nil || c.cols != w.Cols:
-		return Weight{}, fmt.Errorf("anchor: cross products of %d features for a weight of %d columns", crossCols(c), w.Cols)
-	case c.n != h.n:
-		return Weight{}, fmt.Errorf("anchor: %d cross-product rows but %d Hessian rows", c.n, h.n)
-	case !(ridge > 0) || math.IsInf(ridge, 0):
-		return Weight{}, fmt.Errorf("anchor: ridge %v must be > 0", ridge)
-	}
 	k := w.Cols
-	scale := 2 / float64(h.n)
-	a := mat.NewSymDense(k, nil)
-	pull := make([]float64, k)
-	for i := range k {
-		for j := i; j < k; j++ {
-			a.SetSym(i, j, h.At(i, j))
-		}
-		d := h.At(i, i)
-		if !h.cs.active(i) || d <= 0 {
-			// Nothing determines a dead feature: its weight stays.
-			for j := range k {
-				if j != i {
-					a.SetSym(i, j, 0)
-				}
-			}
-			d = 1
-			pull[i] = 1
-			a.SetSym(i, i, 1)
-			continue
-		}
-		pull[i] = ridge * d
-		a.SetSym(i, i, d+pull[i])
-	}
-	// rhs = scale·X'ᵀX·wᵀ + pull∘wᵀ, [Cols, Rows].
-	wt := mat.NewDense(w.Rows, k, float64s32(w.Data))
-	xx := mat.NewDense(k, k, c.xx)
-	rhs := mat.NewDense(k, w.Rows, nil)
-	rhs.Mul(xx, wt.T())
-	rhs.Scale(scale, rhs)
-	for i := range k {
-		if !h.cs.active(i) || h.At(i, i) <= 0 {
-			for r := range w.Rows {
-				rhs.Set(i, r, float64(w.Data[r*k+i]))
-			}
-			continue
-		}
-		for r := range w.Rows {
-			rhs.Set(i, r, rhs.At(i, r)+pull[i]*float64(w.Data[r*k+i]))
-		}
-	}
 	var ch mat.Cholesky
-	if !ch.Factorize(a) {
+	if !ch.Factorize(mat.NewSymDense(k, a)) {
 		return Weight{}, fmt.Errorf("anchor: %d features' Hessian with ridge %v is not positive definite", k, ridge)
 	}
 	var x mat.Dense
-	if err := ch.SolveTo(&x, rhs); err != nil {
+	if err := ch.SolveTo(&x, mat.NewDense(w.Rows, k, b).T()); err != nil && !conditionOnly(err) {
 		return Weight{}, fmt.Errorf("anchor: %w", err)
 	}
 	out := NewWeight(w.Rows, k)
@@ -138,6 +92,95 @@ func Anchor(h *Hessian, c *Cross, w Weight, ridge float64) (Weight, error) {
 		}
 	}
 	return out, nil
+}
+
+// RefitAnchored re-fits the kept weights of comp (its nonzeros; zeros
+// stay zero) to the original layer's outputs, as [Anchor] does for a
+// whole weight: orig is the original weight, and the ridge pulls towards
+// comp's own values (what the compression left). After a pruning method
+// chose its mask on Anchor's weight, this solves the same least squares
+// exactly for that mask. Features never active keep comp's values. comp
+// is changed in place; the solve is [Refit]'s (Cholesky per kept set, or
+// conjugate gradients).
+func RefitAnchored(h *Hessian, c *Cross, orig, comp Weight, ridge float64) (RefitInfo, error) {
+	if comp.Rows != orig.Rows || comp.Cols != orig.Cols {
+		return RefitInfo{}, fmt.Errorf("refit: compressed weight is %dx%d, original %dx%d", comp.Rows, comp.Cols, orig.Rows, orig.Cols)
+	}
+	a, b, err := anchored(h, c, orig, comp, ridge, "refit")
+	if err != nil {
+		return RefitInfo{}, err
+	}
+	live := make([]bool, comp.Cols)
+	for j := range live {
+		live[j] = true // dead features solve to comp's value (see anchored)
+	}
+	return solveKept(a, b, live, comp)
+}
+
+// anchored returns the normal equations a·w_r = b_r of fitting a layer
+// on inputs X' (h) to the original outputs X·origᵀ (c holds X'ᵀX), with
+// the ridge pulling each weight towards pull's: a = H + diag(ridge·H_jj)
+// (Cols×Cols, full) and b = 2/n·(X'ᵀX·origᵀ)ᵀ + ridge·H_jj·pull (Rows×Cols).
+// A feature never active has a unit row in a and pull's value in b, so it
+// solves to that value.
+func anchored(h *Hessian, c *Cross, orig, pull Weight, ridge float64, what string) (a, b []float64, err error) {
+	if err := h.ready(orig, what); err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case c == nil || c.cols != orig.Cols:
+		return nil, nil, fmt.Errorf("%s: cross products of %d features for a weight of %d columns", what, crossCols(c), orig.Cols)
+	case c.n != h.n:
+		return nil, nil, fmt.Errorf("%s: %d cross-product rows but %d Hessian rows", what, c.n, h.n)
+	case !(ridge > 0) || math.IsInf(ridge, 0):
+		return nil, nil, fmt.Errorf("%s: ridge %v must be > 0", what, ridge)
+	}
+	k, rows := orig.Cols, orig.Rows
+	a = make([]float64, k*k)
+	// Features whose energy is a vanishing fraction of the layer's
+	// (denormal activations) determine nothing either, and would make
+	// the system ill-conditioned.
+	dead := make([]bool, k)
+	floor := 1e-12 * h.liveMeanDiag()
+	for i := range k {
+		dead[i] = !h.cs.active(i) || h.At(i, i) <= floor
+	}
+	for i := range k {
+		if dead[i] {
+			a[i*k+i] = 1
+			continue
+		}
+		for j := i + 1; j < k; j++ {
+			if !dead[j] {
+				v := h.At(i, j)
+				a[i*k+j], a[j*k+i] = v, v
+			}
+		}
+		a[i*k+i] = h.At(i, i) * (1 + ridge)
+	}
+	// b = scale·(X'ᵀX·origᵀ)ᵀ = scale·orig·(X'ᵀX)ᵀ, then the pull.
+	b = make([]float64, rows*k)
+	od := float64s32(orig.Data)
+	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, rows, k, k, 2/float64(h.n), od, k, c.xx, k, 0, b, k)
+	for r := range rows {
+		for i := range k {
+			p := float64(pull.Data[r*k+i])
+			if dead[i] {
+				b[r*k+i] = p
+			} else {
+				b[r*k+i] += ridge * h.At(i, i) * p
+			}
+		}
+	}
+	return a, b, nil
+}
+
+// conditionOnly reports whether err is gonum's warning that a solved
+// system is ill-conditioned: the solution is computed all the same (and
+// checked for NaN and infinities by the caller).
+func conditionOnly(err error) bool {
+	var c mat.Condition
+	return errors.As(err, &c)
 }
 
 func crossCols(c *Cross) int {

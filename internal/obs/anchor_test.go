@@ -144,10 +144,11 @@ func TestAnchorDeadFeature(t *testing.T) {
 	x := l.sample(100, 15)
 	for i := 0; i < len(x); i += cols {
 		x[i+3] = 0
+		x[i+5] *= 1e-20 // denormal energy: as good as dead
 	}
 	xc := perturbed(x, 0.2, 16)
 	for i := 0; i < len(xc); i += cols {
-		xc[i+3] = 0
+		xc[i+3], xc[i+5] = 0, x[i+5]
 	}
 	w := randomWeight(4, cols, 17)
 	a, err := Anchor(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, 0.1)
@@ -155,8 +156,10 @@ func TestAnchorDeadFeature(t *testing.T) {
 		t.Fatal(err)
 	}
 	for r := range 4 {
-		if a.Data[r*cols+3] != w.Data[r*cols+3] {
-			t.Errorf("row %d: dead feature's weight moved from %v to %v", r, w.Data[r*cols+3], a.Data[r*cols+3])
+		for _, j := range []int{3, 5} {
+			if a.Data[r*cols+j] != w.Data[r*cols+j] {
+				t.Errorf("row %d: feature %d's weight moved from %v to %v", r, j, w.Data[r*cols+j], a.Data[r*cols+j])
+			}
 		}
 	}
 	h := hessianOf(t, xc, cols)
@@ -215,6 +218,59 @@ func TestGridSearch(t *testing.T) {
 		t.Logf("symmetric %v: weighted rounding error %.4f searched, %.4f full range", sym, sumSearched, sumPlain)
 		if worse > 0 || !(sumSearched < 0.95*sumPlain) {
 			t.Errorf("symmetric %v: search worse than the full range on %d of 200 groups; total %.4f against %.4f", sym, worse, sumSearched, sumPlain)
+		}
+	}
+}
+
+// TestRefitAnchored: after a mask is fixed, the kept weights are the
+// least-squares fit of the original outputs over those features alone
+// (checked per row against gonum's QR solve), and pruned weights stay
+// zero.
+func TestRefitAnchored(t *testing.T) {
+	const cols, rows, n = 16, 5, 300
+	l := newLayer(cols, 19)
+	x := l.sample(n, 20)
+	xc := perturbed(x, 0.3, 21)
+	w := randomWeight(rows, cols, 22)
+	comp := magnitude(w, Pattern{Sparsity: 0.5})
+	before := targetError(x, xc, w, comp)
+	if _, err := RefitAnchored(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, comp, 1e-9); err != nil {
+		t.Fatal(err)
+	}
+	after := targetError(x, xc, w, comp)
+	if !(after < before) {
+		t.Errorf("error against the original outputs %.4f after the refit, %.4f before", after, before)
+	}
+	for r := range rows {
+		var kept []int
+		for j, v := range comp.Row(r) {
+			if v != 0 {
+				kept = append(kept, j)
+			}
+		}
+		if len(kept) != cols/2 {
+			t.Fatalf("row %d keeps %d weights, want %d", r, len(kept), cols/2)
+		}
+		a := mat.NewDense(n, len(kept), nil)
+		y := mat.NewVecDense(n, nil)
+		for i := range n {
+			for p, j := range kept {
+				a.Set(i, p, float64(xc[i*cols+j]))
+			}
+			s := 0.0
+			for j := range cols {
+				s += float64(x[i*cols+j]) * float64(w.Data[r*cols+j])
+			}
+			y.SetVec(i, s)
+		}
+		var want mat.VecDense
+		if err := want.SolveVec(a, y); err != nil {
+			t.Fatal(err)
+		}
+		for p, j := range kept {
+			if got := float64(comp.Data[r*cols+j]); math.Abs(got-want.AtVec(p)) > 1e-3*(1+math.Abs(want.AtVec(p))) {
+				t.Fatalf("row %d, feature %d: %v, least squares gives %v", r, j, got, want.AtVec(p))
+			}
 		}
 	}
 }

@@ -211,6 +211,17 @@ func Refit(h *Hessian, t *Targets, comp Weight, ridge float64) (RefitInfo, error
 			b[r*c+j] = 2*t.xy[j*rows+r]/n - 2*mu[j]*muY[r] + pull[j]*float64(comp.Data[r*c+j])
 		}
 	}
+	return solveKept(a, b, live, comp)
+}
+
+// solveKept solves the normal equations a·w_r = b_r (a: Cols×Cols, b:
+// Rows×Cols, row-major) for every row r of comp over its kept features,
+// its nonzeros among the live ones; the other weights become zero. Rows
+// with the same kept set share one Cholesky factorization, unless the
+// rows have so many different sets that preconditioned conjugate
+// gradients over all rows at once cost less (see [Refit]).
+func solveKept(a, b []float64, live []bool, comp Weight) (RefitInfo, error) {
+	c, rows := comp.Cols, comp.Rows
 	keep := func(r, j int) bool { return live[j] && comp.Data[r*c+j] != 0 }
 	groups := map[string][]int{}
 	var keys []string
@@ -293,7 +304,7 @@ func refitGroup(a, b []float64, c int, keep func(r, j int) bool, comp Weight, ro
 		}
 	}
 	var x mat.Dense
-	if err := ch.SolveTo(&x, rhs); err != nil {
+	if err := ch.SolveTo(&x, rhs); err != nil && !conditionOnly(err) {
 		return err
 	}
 	for q, r := range rows {

@@ -2,6 +2,7 @@ package oneshot
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/onnxopt/onnxopt/internal/obs"
@@ -23,10 +24,12 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if err := l.mergeFolds(); err != nil {
 		return nil, err
 	}
+	var origs []obs.Weight
 	if l.cross != nil {
 		// target=original: compress the weight that reproduces the
 		// original layer's outputs from the inputs the layer now gets.
 		for g, w := range ws {
+			origs = append(origs, obs.Weight{Rows: w.Rows, Cols: w.Cols, Data: slices.Clone(w.Data)})
 			a, err := obs.Anchor(l.hess[g], l.cross[g], w, cfg.Anchor)
 			if err != nil {
 				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
@@ -50,6 +53,14 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	for g := range origs {
+		// The mask is chosen: fit its kept weights to the original
+		// outputs exactly (the method's own update is a greedy one, or
+		// none for Wanda).
+		if _, err := obs.RefitAnchored(l.hess[g], l.cross[g], origs[g], outs[g], cfg.Anchor); err != nil {
+			return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
+		}
 	}
 	for i, w := range ws {
 		copy(w.Data, outs[i].Data)
