@@ -18,6 +18,10 @@ const (
 	// the weight is first refitted to those outputs (obs.Anchor), then
 	// compressed by the method.
 	TargetOriginal = "original"
+	// TargetAuto is the method's own choice: TargetOriginal for the
+	// methods that update weights anyway (SparseGPT, GPTQ), TargetLayer
+	// for Wanda, whose point is a single cheap pass.
+	TargetAuto = "auto"
 )
 
 // DefaultAnchorRidge is the default of ridge= for target=original.
@@ -27,8 +31,8 @@ const DefaultAnchorRidge = 0.1
 // calibrated methods fit a layer's weights (prune, nm, quantize's GPTQ).
 func TargetOptions() []passes.Option {
 	return []passes.Option{
-		{Name: "target", Kind: passes.Enum, Values: []string{TargetLayer, TargetOriginal}, Default: TargetLayer,
-			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed; two models run per level)"},
+		{Name: "target", Kind: passes.Enum, Values: []string{TargetAuto, TargetLayer, TargetOriginal}, Default: TargetAuto,
+			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed, and a pruned one's kept weights refitted again; the unchanged model runs beside the compressed one, about twice the capture time and statistics); auto: original for sparsegpt and gptq, layer for wanda"},
 		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "target=original: the refit's pull towards the original weight, as a fraction of each feature's activation energy (more keeps weights that few calibration rows determine)"},
 	}
 }
@@ -36,12 +40,17 @@ func TargetOptions() []passes.Option {
 // ConfigureTarget reads target= and ridge=: the refit's ridge for
 // target=original, 0 for target=layer. calibrated says whether the
 // pass runs a calibrated method (the options do nothing otherwise);
-// needs names that method, for the error.
-func ConfigureTarget(a passes.Args, calibrated bool, needs string) (float64, error) {
+// needs names that method, for the error; auto is what target=auto
+// means for it.
+func ConfigureTarget(a passes.Args, calibrated bool, needs, auto string) (float64, error) {
 	if !calibrated {
 		return 0, a.Unused(needs, "target", "ridge")
 	}
-	if a.String("target") != TargetOriginal {
+	t := a.String("target")
+	if t == "" || t == TargetAuto {
+		t = auto
+	}
+	if t != TargetOriginal {
 		return 0, a.Unused("target=original", "ridge")
 	}
 	r := a.Float("ridge")

@@ -45,6 +45,19 @@
 // SparseGPT the Hessians, captured in groups of up to MaxStatsBytes) and
 // sets each layer's Pattern.Sparsity; the levels then run as above.
 //
+// Config.Anchor (target=original) changes what a layer is fitted to: the
+// original layer's outputs on the original model's inputs rather than
+// its own output on the inputs it now receives. Each level then runs the
+// model as the pass found it (a clone taken before the first level)
+// beside the one being pruned, sample by sample (calib.Pair), and
+// accumulates per group the Hessian of the current inputs X' and the
+// cross products X'ᵀX with the original inputs X (obs.Cross; Wanda takes
+// the Hessian too). The weight is refitted to the original outputs
+// (obs.Anchor, ridge towards the weight), the method chooses its mask on
+// that weight, and the kept weights are refitted to the original outputs
+// with the mask fixed (obs.RefitAnchored). Statistics per group: two
+// Cols×Cols float64 matrices.
+//
 // Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
 // (groups included) in the main graph, float32 activations. Other uses
 // (ConvTranspose, batched MatMul weights, nodes inside subgraphs) are

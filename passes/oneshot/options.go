@@ -128,7 +128,11 @@ func Configure(a passes.Args) (Config, error) {
 	default:
 		return c, fmt.Errorf("mask=%s: want auto, row or layer", mk)
 	}
-	if c.Anchor, err = calib.ConfigureTarget(a, true, ""); err != nil {
+	auto := calib.TargetLayer // Wanda: one cheap pass
+	if c.Method == SparseGPT {
+		auto = calib.TargetOriginal
+	}
+	if c.Anchor, err = calib.ConfigureTarget(a, true, "", auto); err != nil {
 		return c, err
 	}
 	cc, err := calib.Configure(a)

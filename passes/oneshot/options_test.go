@@ -36,7 +36,7 @@ func TestBadOptions(t *testing.T) {
 		"prune(sparsity=0.5,method=sparsegpt,damps=0.1|-1)":     "damps=",
 		"nm(method=sparsegpt,mask=row)":                         "mask=",
 		"prune(sparsity=0.5,target=original)":                   "target= has no effect without method=wanda or method=sparsegpt",
-		"nm(method=sparsegpt,ridge=0.5)":                        "ridge= has no effect without target=original",
+		"nm(method=wanda,ridge=0.5)":                            "ridge= has no effect without target=original",
 		"nm(method=wanda,target=original,ridge=-1)":             "ridge=-1",
 	} {
 		_, err := passes.Parse(text)

@@ -54,7 +54,7 @@ func TestTargetOriginal(t *testing.T) {
 		"prune(sparsity=0.5,method=wanda" + calib,
 		"nm(method=sparsegpt" + calib,
 	} {
-		plain, _ := compress(t, orig, p+")")
+		plain, _ := compress(t, orig, p+",target=layer)")
 		anchored, _ := compress(t, orig, p+",target=original)")
 		ep, ea := relL2(t, orig, plain, shapes, 4), relL2(t, orig, anchored, shapes, 4)
 		t.Logf("%s): rel L2 %.4f, with target=original %.4f", p, ep, ea)

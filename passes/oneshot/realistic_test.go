@@ -28,8 +28,8 @@ func relL2On(t *testing.T, ref, cand, dir string) float64 {
 // realisticCase is one model calibrated on realistic inputs drawn with
 // seed 1 and evaluated on a set drawn with seed 2. want holds the ratios
 // to magnitude pruning's held-out error that issue #13 asks for and the
-// model reaches (BENCHMARKS.md, "Calibrated sparsity"); the others are
-// logged.
+// model reaches (BENCHMARKS.md, "Calibrated compression against issue
+// #13", has every method); only those are run.
 type realisticCase struct {
 	model, kind string
 	shape       []int64
@@ -48,21 +48,16 @@ func (c realisticCase) run(t *testing.T) {
 	} {
 		mag, _ := compress(t, orig, pat.magnitude)
 		base := relL2On(t, orig, mag, ev)
-		methods := []string{"wanda", "sparsegpt"}
-		if pat.name == "50%" {
-			// SparseGPT's per-row mask against the default per-layer one.
-			methods = append(methods, "sparsegpt,mask=row")
-		}
-		for _, method := range methods {
+		for _, method := range []string{"wanda", "sparsegpt", "wanda,target=original"} {
 			key := pat.name + " " + method
 			want, assert := c.want[key]
-			if !assert && testing.Short() {
+			if !assert {
 				continue
 			}
 			out, _ := compress(t, orig, fmt.Sprintf(pat.calibrated, method, cal, c.calib))
 			e := relL2On(t, orig, out, ev)
 			t.Logf("%s %s: held-out rel L2 %.4f, magnitude %.4f, ratio %.2f", c.model, key, e, base, e/base)
-			if assert && e > want*base {
+			if e > want*base {
 				t.Errorf("%s %s: held-out rel L2 %.4f is %.2fx magnitude's %.4f, want <= %.2fx", c.model, key, e, e/base, base, want)
 			}
 		}
@@ -71,7 +66,8 @@ func (c realisticCase) run(t *testing.T) {
 
 // The issue's ratios to magnitude pruning's held-out error: SparseGPT
 // <= 1/3 and Wanda <= 1/2 at 50%, either <= 1/2 at 2:4.
-var issueRatios = map[string]float64{"50% sparsegpt": 1.0 / 3, "50% wanda": 0.5, "2:4 sparsegpt": 0.5, "2:4 wanda": 0.5}
+var issueRatios = map[string]float64{"50% sparsegpt": 1.0 / 3, "50% wanda": 0.5, "50% wanda,target=original": 0.5,
+	"2:4 sparsegpt": 0.5, "2:4 wanda": 0.5}
 
 // holding returns the issue's ratios for the given keys only.
 func holding(keys ...string) map[string]float64 {
@@ -84,11 +80,13 @@ func holding(keys ...string) map[string]float64 {
 
 // TestRealisticWakeword prunes openWakeWord's hello_deepa calibrated on
 // the synthdata wake-word proxy (not audio: the speech-embedding features
-// it is trained on need a model onnxopt does not ship).
+// it is trained on need a model onnxopt does not ship). Its first Gemm
+// has 2400 inputs: 2048 calibration windows, and 256 to evaluate (64 moved
+// the ratios by +-20%).
 func TestRealisticWakeword(t *testing.T) {
 	testenv.Heavy(t)
-	realisticCase{model: "hello_deepa.onnx", kind: "wakeword", shape: []int64{1, 25, 96}, calib: 256, eval: 64,
-		want: holding("2:4 sparsegpt")}.run(t)
+	realisticCase{model: "hello_deepa.onnx", kind: "wakeword", shape: []int64{1, 25, 96}, calib: 2048, eval: 256,
+		want: holding("2:4 sparsegpt", "50% sparsegpt")}.run(t)
 }
 
 // TestRealisticDetSpread prunes PP-OCR det (192x192 pages, 4 to calibrate

@@ -137,17 +137,22 @@ func nextBatch(ls []*layer, cfg Config) []*layer {
 // statsBatch returns how many of the first layers of ls fit in
 // MaxStatsBytes of statistics (at least one): a Hessian per conv group
 // for SparseGPT (three with damps=: two folds, then their sum), a norm per
-// feature for Wanda.
+// feature for Wanda; with target=original a Hessian and the cross
+// products for either method.
 func statsBatch(ls []*layer, cfg Config) int {
 	var bytes int64
 	for i, l := range ls {
 		cols := int64(l.Matrix.Cols)
 		b := int64(l.groups()) * cols * 8
-		if cfg.Method == SparseGPT {
-			b *= cols
-			if len(cfg.Damps) > 0 {
-				b *= 3
+		if cfg.Method == SparseGPT || cfg.Anchor > 0 {
+			hess := int64(1)
+			if cfg.Method == SparseGPT && len(cfg.Damps) > 0 {
+				hess = 3
 			}
+			if cfg.Anchor > 0 {
+				hess++ // the cross products
+			}
+			b *= cols * hess
 		}
 		if i > 0 && bytes+b > MaxStatsBytes {
 			return i

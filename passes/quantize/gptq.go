@@ -28,7 +28,11 @@ import (
 // k and v projections share one; a Conv's input is unfolded by
 // calib.Im2Col, one H per conv group), then quantizes its targets with
 // GPTQ. Targets in subgraphs are rounded to nearest, and so are Conv
-// weights in the other forms.
+// weights in the other forms. With target=original each stage runs the
+// model as the pass found it (q.ref) beside the one being quantized
+// (calib.Pair) and keeps, beside every H, the cross products of the two
+// models' inputs (obs.Cross); GPTQ then quantizes obs.Anchor's refit of
+// the weight to the original layer's outputs instead of the weight.
 func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (string, error)) error {
 	if q.cfg.gptq {
 		if err := q.cfg.calib.Check(ort.InputSpecs(q.m.ToProto())); err != nil {

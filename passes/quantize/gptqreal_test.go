@@ -90,7 +90,7 @@ func TestGPTQTargetOriginal(t *testing.T) {
 	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
 	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
 	const calib = "samples=8,shapes=input:64x64"
-	plain, _ := apply(t, ref, "quantize(type=int4,method=gptq,"+calib+")")
+	plain, _ := apply(t, ref, "quantize(type=int4,method=gptq,target=layer,"+calib+")")
 	anchored, rep := apply(t, ref, "quantize(type=int4,method=gptq,target=original,"+calib+")")
 	fitted := 0
 	for _, tr := range rep.Tensors {

@@ -21,7 +21,7 @@ func TestBadOptions(t *testing.T) {
 		{"quantize(mode=static,calib=/nonexistent/folder)", "calib"},
 		{"quantize(type=int4,target=original)", "target= has no effect without method=gptq"},
 		{"quantize(type=int4,grid=minmax)", "grid= has no effect without method=gptq"},
-		{"quantize(type=int4,method=gptq,ridge=1)", "ridge= has no effect without target=original"},
+		{"quantize(type=int4,method=gptq,target=layer,ridge=1)", "ridge= has no effect without target=original"},
 		{"quantize(type=int4,method=gptq,target=original,ridge=0)", "ridge=0"},
 	} {
 		m, err := graph.FromProto(modelgen.MLP(modelgen.MLPOptions{Dim: 16, Hidden: 32, Blocks: 1}), nil)

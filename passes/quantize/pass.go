@@ -136,7 +136,7 @@ func parseConfig(a passes.Args) (*config, error) {
 	if c.damps, err = a.PositiveFloats("damps"); err != nil {
 		return nil, err
 	}
-	if c.anchor, err = calib.ConfigureTarget(a, c.gptq, "method=gptq"); err != nil {
+	if c.anchor, err = calib.ConfigureTarget(a, c.gptq, "method=gptq", calib.TargetOriginal); err != nil {
 		return nil, err
 	}
 	if len(c.damps) == 1 { // nothing to choose between
