@@ -16,9 +16,10 @@
 #       only GPTQ against RTN at INT4 block 32 (MLP evaluated on seed 2;
 #       Convs in format=qdq; DAMP=0.1 sets GPTQ's damp=; DAMPS=0.001|0.01|0.1|1
 #       adds a row with the damp cross-validated per weight among those)
-# Calibrated methods run with target=layer (each layer keeps its own output
-# on the inputs it now gets, the papers' objective) and, in the rows marked
-# target=original, fitted to the original model's layer outputs.
+# Calibrated methods run with their default target (original for SparseGPT
+# and GPTQ: each layer fitted to the original model's layer outputs; layer
+# for Wanda) and with the other one, marked (target=layer: each layer keeps
+# its own output on the inputs it now gets, the papers' objective).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -83,8 +84,8 @@ if [ "${SPARSITY:-1}" != 0 ]; then
     flags "$name"
     for pat in "50%" "2:4"; do
       base=""
-      methods="magnitude wanda sparsegpt wanda,target=original sparsegpt,target=original"
-      [ "$pat" = "50%" ] && methods="$methods magnitude,scope=global wanda,layers=error sparsegpt,layers=error wanda,layers=error,target=original sparsegpt,layers=error,target=original"
+      methods="magnitude wanda sparsegpt,target=layer wanda,target=original sparsegpt"
+      [ "$pat" = "50%" ] && methods="$methods magnitude,scope=global wanda,layers=error sparsegpt,layers=error,target=layer wanda,layers=error,target=original sparsegpt,layers=error"
       for method in $methods; do
         m=${method%%,*}
         extra=""; [ "$m" != "$method" ] && extra=",${method#*,}"
@@ -126,12 +127,12 @@ if [ "${QUANT:-0}" != 0 ]; then
     format=matmulnbits
     case $name in ppocr-*) format=qdq ;; esac
     base=""
-    methods="rtn gptq gptq-original"
+    methods="rtn gptq-layer gptq"
     [ -n "${DAMPS:-}" ] && methods="$methods gptq-damps"
     for method in $methods; do
       p="quantize(type=int4,block=32,format=$format,method=${method%-*}"
       [ $method = gptq ] && p="$p,damp=${DAMP:-0.01},$cal"
-      [ $method = gptq-original ] && p="$p,damp=${DAMP:-0.01},target=original,$cal"
+      [ $method = gptq-layer ] && p="$p,damp=${DAMP:-0.01},target=layer,$cal"
       [ $method = gptq-damps ] && p="$p,damps=$DAMPS,$cal"
       read -r err took <<<"$(measure "$p)")"
       [ $method = rtn ] && base=$err
