@@ -36,6 +36,14 @@ type Config struct {
 	Anchor float64
 }
 
+// target names what the layers are fitted to (target=), for reports.
+func (c Config) target() string {
+	if c.Anchor > 0 {
+		return calib.TargetOriginal
+	}
+	return calib.TargetLayer
+}
+
 // Values of prune's layers= option.
 const (
 	Uniform = "uniform" // every layer to the sparsity

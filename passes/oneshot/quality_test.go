@@ -54,8 +54,11 @@ func TestTargetOriginal(t *testing.T) {
 		"prune(sparsity=0.5,method=wanda" + calib,
 		"nm(method=sparsegpt" + calib,
 	} {
-		plain, _ := compress(t, orig, p+",target=layer)")
-		anchored, _ := compress(t, orig, p+",target=original)")
+		plain, rp := compress(t, orig, p+",target=layer)")
+		anchored, ra := compress(t, orig, p+",target=original)")
+		if rp.Extra["target"] != "layer" || ra.Extra["target"] != "original" {
+			t.Errorf("%s): reports say target %v and %v, want layer and original", p, rp.Extra["target"], ra.Extra["target"])
+		}
 		ep, ea := relL2(t, orig, plain, shapes, 4), relL2(t, orig, anchored, shapes, 4)
 		t.Logf("%s): rel L2 %.4f, with target=original %.4f", p, ep, ea)
 		if !(ea <= 0.95*ep) {

@@ -115,6 +115,7 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 		levels = max(levels, l.level+1)
 	}
 	ctx.Set("method", cfg.Method)
+	ctx.Set("target", cfg.target())
 	ctx.Set("levels", levels)
 	ctx.Set("captures", captures)
 	ctx.Set("capture_seconds", captureTime.Seconds())

@@ -101,6 +101,9 @@ func TestGPTQTargetOriginal(t *testing.T) {
 	if fitted == 0 || fitted != len(rep.Tensors) {
 		t.Errorf("%d of %d weights report target=original", fitted, len(rep.Tensors))
 	}
+	if rep.Extra["target"] != "original" {
+		t.Errorf("the report's target is %v, want original", rep.Extra["target"])
+	}
 	dp, _ := compareOn(t, ref, plain, eval)
 	da, _ := compareOn(t, ref, anchored, eval)
 	t.Logf("held-out rel L2: gptq %.4f, gptq target=original %.4f", dp.RelL2, da.RelL2)

@@ -184,6 +184,13 @@ func run(ctx *passes.Context, m *graph.Model, a passes.Args) error {
 	ctx.Set("quantized_nodes", q.done)
 	ctx.Set("mode", c.mode)
 	ctx.Set("method", c.method)
+	if c.gptq {
+		target := calib.TargetLayer
+		if c.anchor > 0 {
+			target = calib.TargetOriginal
+		}
+		ctx.Set("target", target)
+	}
 	ctx.Set("type", c.typ.name)
 	q.reportCasts()
 	var sortErr error
