@@ -111,3 +111,23 @@ func TestGPTQTargetOriginal(t *testing.T) {
 		t.Errorf("target=original %.4f is not below target=layer's %.4f", da.RelL2, dp.RelL2)
 	}
 }
+
+// TestGPTQGrid: grid=mse searches each block's range. On the planted
+// MLP, whose outlier features make a block's extreme a poor range for the
+// rest, it lowers GPTQ's held-out error (measured 0.065 against 0.124
+// with target=layer); on other models it can raise it (BENCHMARKS.md),
+// which is why minmax stays the default.
+func TestGPTQGrid(t *testing.T) {
+	testenv.Runtime(t)
+	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
+	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	const opts = "quantize(type=int4,method=gptq,target=layer,samples=8,shapes=input:64x64"
+	minmax, _ := apply(t, ref, opts+")")
+	mse, _ := apply(t, ref, opts+",grid=mse)")
+	dm, _ := compareOn(t, ref, minmax, eval)
+	ds, _ := compareOn(t, ref, mse, eval)
+	t.Logf("held-out rel L2: grid=minmax %.4f, grid=mse %.4f", dm.RelL2, ds.RelL2)
+	if !(ds.RelL2 < 0.8*dm.RelL2) {
+		t.Errorf("grid=mse %.4f is not clearly below grid=minmax %.4f", ds.RelL2, dm.RelL2)
+	}
+}
