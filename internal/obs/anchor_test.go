@@ -19,6 +19,14 @@ func perturbed(x []float32, eps float64, seed uint64) []float32 {
 	return out
 }
 
+// perturbedLayer draws n activation rows x of a layer of cols features,
+// their perturbed copy xc (30% relative noise) and a rows×cols weight,
+// all from seed.
+func perturbedLayer(cols, rows, n int, seed uint64) (x, xc []float32, w Weight) {
+	x = newLayer(cols, seed).sample(n, seed+1)
+	return x, perturbed(x, 0.3, seed+2), randomWeight(rows, cols, seed+3)
+}
+
 func crossOf(t testing.TB, cur, orig []float32, cols int) *Cross {
 	t.Helper()
 	c := NewCross(cols)
@@ -75,10 +83,7 @@ func TestAnchorUnchangedInputs(t *testing.T) {
 // original outputs much better than the weight itself.
 func TestAnchorIsLeastSquares(t *testing.T) {
 	const cols, rows, n = 16, 6, 300
-	l := newLayer(cols, 4)
-	x := l.sample(n, 5)
-	xc := perturbed(x, 0.3, 6)
-	w := randomWeight(rows, cols, 7)
+	x, xc, w := perturbedLayer(cols, rows, n, 4)
 	a, err := Anchor(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, 1e-9)
 	if err != nil {
 		t.Fatal(err)
@@ -228,10 +233,7 @@ func TestGridSearch(t *testing.T) {
 // zero.
 func TestRefitAnchored(t *testing.T) {
 	const cols, rows, n = 16, 5, 300
-	l := newLayer(cols, 19)
-	x := l.sample(n, 20)
-	xc := perturbed(x, 0.3, 21)
-	w := randomWeight(rows, cols, 22)
+	x, xc, w := perturbedLayer(cols, rows, n, 19)
 	comp := magnitude(w, Pattern{Sparsity: 0.5})
 	before := targetError(x, xc, w, comp)
 	if _, err := RefitAnchored(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, comp, 1e-9); err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/onnxopt/onnxopt/internal/modelgen"
 	"github.com/onnxopt/onnxopt/internal/testenv"
-	"github.com/onnxopt/onnxopt/ort"
 	"github.com/onnxopt/onnxopt/passes"
 )
 
@@ -65,8 +64,7 @@ func TestDampsOneCandidate(t *testing.T) {
 // less dampening when the calibration set has 16 times the rows.
 func TestDampsFewRows(t *testing.T) {
 	testenv.Runtime(t)
-	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
-	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	ref, eval := plantedMLP(t)
 	const grid = "damps=0.001|0.01|0.1|1"
 	few := "type=int4,method=gptq,samples=4,shapes=input:8x64"
 	fixed, _ := apply(t, ref, "quantize("+few+",damp=0.01)")

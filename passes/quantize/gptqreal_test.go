@@ -32,14 +32,22 @@ func gptqRatio(t *testing.T, ref *onnx.ModelProto, typ, calib string, eval [][]o
 	return ratio
 }
 
+// plantedMLP returns the MLP with planted outlier features the
+// calibrated-sparsity tests use, and 4 held-out random inputs of 64 rows
+// drawn with seed 2 (calibration draws seed 1 by default).
+func plantedMLP(t *testing.T) (*onnx.ModelProto, [][]ort.Value) {
+	t.Helper()
+	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
+	return ref, randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+}
+
 // TestGPTQPlantedMLP: on the MLP with planted outlier features (the one
 // the calibrated-sparsity tests use), GPTQ INT4 at block 32 keeps the
 // output error at most 0.7x rounding to nearest's (issue #13), on
 // random inputs drawn with seed 2 after calibrating on seed 1.
 func TestGPTQPlantedMLP(t *testing.T) {
 	testenv.Runtime(t)
-	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
-	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	ref, eval := plantedMLP(t)
 	for _, format := range []string{"matmulnbits", "qdq"} {
 		if r := gptqRatio(t, ref, "type=int4,block=32,format="+format, "samples=8,shapes=input:64x64", eval); r > 0.7 {
 			t.Errorf("%s: GPTQ error is %.2fx RTN's, want <= 0.7", format, r)
@@ -87,8 +95,7 @@ func TestGPTQRealistic(t *testing.T) {
 // planted MLP, and the report says which weights were fitted that way.
 func TestGPTQTargetOriginal(t *testing.T) {
 	testenv.Runtime(t)
-	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
-	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	ref, eval := plantedMLP(t)
 	const calib = "samples=8,shapes=input:64x64"
 	plain, _ := apply(t, ref, "quantize(type=int4,method=gptq,target=layer,"+calib+")")
 	anchored, rep := apply(t, ref, "quantize(type=int4,method=gptq,target=original,"+calib+")")
@@ -119,8 +126,7 @@ func TestGPTQTargetOriginal(t *testing.T) {
 // which is why minmax stays the default.
 func TestGPTQGrid(t *testing.T) {
 	testenv.Runtime(t)
-	ref := modelgen.MLP(modelgen.MLPOptions{Dim: 64, Hidden: 256, Blocks: 2, Seed: 3, Outliers: 4})
-	eval := randomInputs(t, ref, 4, 2, ort.Shapes{"input": {64, 64}})
+	ref, eval := plantedMLP(t)
 	const opts = "quantize(type=int4,method=gptq,target=layer,samples=8,shapes=input:64x64"
 	minmax, _ := apply(t, ref, opts+")")
 	mse, _ := apply(t, ref, opts+",grid=mse)")
