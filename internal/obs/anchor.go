@@ -53,16 +53,19 @@ func (c *Cross) Add(cur, orig []float32) error {
 // original layer's outputs from the inputs it now receives, the ridge
 // pulling towards w itself:
 //
-//	min ‖X'·W*ᵀ − X·wᵀ‖² + ridge·Σ_j H_jj·‖W*_:j − w_:j‖²
+//	min ‖X'·W*ᵀ − X·wᵀ‖² + ridge·Σ_j ‖X'_:j‖²·‖W*_:j − w_:j‖²
 //
 // with X' the layer's inputs in the model being compressed (h), X the
 // original's (c: X'ᵀX), w the original weight. A compression method
 // (GPTQ, SparseGPT, Wanda) applied to W* with the Hessian of X' then
 // minimizes the error against the original layer's outputs rather than
-// against what the layer computes on its already perturbed inputs: since
-// W* is the least-squares solution, ‖X'·Ŵᵀ − X·wᵀ‖² = ‖X'·(Ŵ − W*)ᵀ‖² +
-// const for any Ŵ (the asymmetric calibration of GPTAQ, Li et al. 2025).
-// ridge is relative to each feature's own energy H_jj, so what few
+// against what the layer computes on its already perturbed inputs: were
+// W* the plain least-squares solution (ridge → 0), ‖X'·Ŵᵀ − X·wᵀ‖² =
+// ‖X'·(Ŵ − W*)ᵀ‖² + const for any Ŵ (the asymmetric calibration of
+// GPTAQ, Li et al. 2025); with a ridge the identity is approximate (a
+// pruning method's kept weights are refitted exactly afterwards by
+// [RefitAnchored]). The ridge is relative to each feature's own energy
+// ‖X'_:j‖², so what few
 // calibration rows cannot determine keeps the original weight; features
 // never active keep it too. When X' = X the answer is w. One Cholesky
 // factorization of Cols×Cols; w is not modified.

@@ -310,7 +310,11 @@ func refitGroup(a, b []float64, c int, keep func(r, j int) bool, comp Weight, ro
 	for q, r := range rows {
 		row := comp.Row(r)
 		for p, j := range kept {
-			row[j] = float32(x.At(p, q))
+			v := x.At(p, q)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("feature %d solved to %v: the kept features' covariance is too ill-conditioned; use ridge > 0", j, v)
+			}
+			row[j] = float32(v)
 		}
 	}
 	return nil

@@ -24,15 +24,12 @@ const (
 	TargetAuto = "auto"
 )
 
-// DefaultAnchorRidge is the default of ridge= for target=original.
-const DefaultAnchorRidge = 0.1
-
 // TargetOptions returns target= and ridge=, shared by the passes whose
 // calibrated methods fit a layer's weights (prune, nm, quantize's GPTQ).
 func TargetOptions() []passes.Option {
 	return []passes.Option{
 		{Name: "target", Kind: passes.Enum, Values: []string{TargetAuto, TargetLayer, TargetOriginal}, Default: TargetAuto,
-			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed, and a pruned one's kept weights refitted again; the unchanged model runs beside the compressed one, about twice the capture time and statistics); auto: original for sparsegpt and gptq, layer for wanda"},
+			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed, and a pruned one's kept weights refitted again; the unchanged model runs beside the compressed one: about twice the capture time, the statistics and the memory); auto: original for sparsegpt and gptq, layer for wanda"},
 		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "target=original: the refit's pull towards the original weight, as a fraction of each feature's activation energy (more keeps weights that few calibration rows determine)"},
 	}
 }
@@ -55,7 +52,7 @@ func ConfigureTarget(a passes.Args, calibrated bool, needs, auto string) (float6
 	}
 	r := a.Float("ridge")
 	if !(r > 0 && r < 1e6) {
-		return 0, fmt.Errorf("ridge=%s: want a number > 0", a.String("ridge"))
+		return 0, fmt.Errorf("ridge=%s: want a number > 0 and below 1e6", a.String("ridge"))
 	}
 	return r, nil
 }

@@ -61,7 +61,7 @@ func TestConvLayerError(t *testing.T) {
 			shapes := ort.Shapes{}
 			err := map[string]float64{}
 			for _, pat := range []string{"prune(sparsity=0.5%s)", "nm(%s)"} {
-				for _, method := range []string{"magnitude", "wanda", "sparsegpt"} {
+				for _, method := range []string{"magnitude", "wanda", "sparsegpt", "sparsegpt,target=layer"} {
 					opt := ",include=w,method=" + method
 					if method != "magnitude" {
 						opt += ",samples=4"
@@ -84,7 +84,7 @@ func TestConvLayerError(t *testing.T) {
 			t.Logf("%v", err)
 			for _, pat := range []string{"prune(sparsity=0.5,include=w,method=%s,samples=4)", "nm(include=w,method=%s,samples=4)"} {
 				base := err[strings.Replace(fmt.Sprintf(pat, "magnitude"), ",samples=4", "", 1)]
-				for _, method := range []string{"wanda", "sparsegpt"} {
+				for _, method := range []string{"wanda", "sparsegpt", "sparsegpt,target=layer"} {
 					p := fmt.Sprintf(pat, method)
 					if !(err[p] <= base/2) {
 						t.Errorf("%s: rel L2 %.4g > half of magnitude's %.4g", p, err[p], base)

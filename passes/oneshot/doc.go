@@ -55,8 +55,14 @@
 // the Hessian too). The weight is refitted to the original outputs
 // (obs.Anchor, ridge towards the weight), the method chooses its mask on
 // that weight, and the kept weights are refitted to the original outputs
-// with the mask fixed (obs.RefitAnchored). Statistics per group: two
-// Cols×Cols float64 matrices.
+// with the mask fixed (obs.RefitAnchored). Statistics per group: the
+// cross products, one more Cols×Cols float64 matrix beside the Hessian
+// (or its folds, with damps=). The clone keeps the original weights
+// while the pruned ones are written, and each capture holds one
+// sample's activations of both models: peak memory is about twice
+// target=layer's. With damps= the damp is cross-validated on the folds
+// against the weight refitted on all samples, so the held-out fold is
+// not quite held out of the refit.
 //
 // Handled: MatMul with a 2-D weight, Gemm (transA=0), 1-D and 2-D Conv
 // (groups included) in the main graph, float32 activations. Other uses

@@ -56,10 +56,12 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captur
 		sp = obs.OWLSparsities(ratios, sizes, s, obs.OWLLambda)
 	case Error:
 		shares := make([][]float32, len(un))
+		// The shares take damp= (the fit chooses) and the unpruned
+		// model's own statistics: no cross products to budget for.
+		shareCfg := cfg
+		shareCfg.Damps, shareCfg.Anchor = nil, 0
 		for lo := 0; lo < len(un); {
-			hi := lo + statsBatch(un[lo:], cfg)
-			shareCfg := cfg
-			shareCfg.Damps = nil // the shares take damp=; the fit chooses
+			hi := lo + statsBatch(un[lo:], shareCfg)
 			if err := capture(m, nil, un[lo:hi], shareCfg); err != nil {
 				return err
 			}
