@@ -227,27 +227,52 @@ func TestGridSearch(t *testing.T) {
 	}
 }
 
-// TestRefitAnchored: after a mask is fixed, the kept weights are the
-// least-squares fit of the original outputs over those features alone
-// (checked per row against gonum's QR solve), and pruned weights stay
-// zero.
+// TestRefitAnchored: after a mask is fixed, the conjugate-gradient steps
+// solve the least-squares fit of the original outputs over the kept
+// features alone (run to convergence, checked per row against gonum's QR
+// solve); RefitAnchored's few steps move the kept weights towards that
+// fit and lower the error against the original outputs; pruned weights
+// stay zero.
 func TestRefitAnchored(t *testing.T) {
 	const cols, rows, n = 16, 5, 300
 	x, xc, w := perturbedLayer(cols, rows, n, 19)
+	h, cr := hessianOf(t, xc, cols), crossOf(t, xc, x, cols)
 	comp := magnitude(w, Pattern{Sparsity: 0.5})
-	before := targetError(x, xc, w, comp)
-	if _, err := RefitAnchored(hessianOf(t, xc, cols), crossOf(t, xc, x, cols), w, comp, 1e-9); err != nil {
+	exact := Weight{Rows: rows, Cols: cols, Data: append([]float32(nil), comp.Data...)}
+	if _, err := refitAnchored(h, cr, w, exact, 1e-9, 500); err != nil {
 		t.Fatal(err)
 	}
-	after := targetError(x, xc, w, comp)
-	if !(after < before) {
-		t.Errorf("error against the original outputs %.4f after the refit, %.4f before", after, before)
+	few := Weight{Rows: rows, Cols: cols, Data: append([]float32(nil), comp.Data...)}
+	info, err := RefitAnchored(h, cr, w, few, 1e-9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Iterations > AnchorSteps {
+		t.Errorf("%d steps, want at most %d", info.Iterations, AnchorSteps)
+	}
+	before, after, best := targetError(x, xc, w, comp), targetError(x, xc, w, few), targetError(x, xc, w, exact)
+	t.Logf("error against the original outputs: %.4f masked, %.4f after %d steps, %.4f solved", before, after, info.Iterations, best)
+	if !(after < before && best <= after*(1+1e-6)) {
+		t.Errorf("error %.4f masked, %.4f after the steps, %.4f solved: want decreasing", before, after, best)
+	}
+	dist := func(a, b Weight) float64 {
+		s := 0.0
+		for i := range a.Data {
+			d := float64(a.Data[i] - b.Data[i])
+			s += d * d
+		}
+		return s
+	}
+	if !(dist(few, exact) < dist(comp, exact)) {
+		t.Error("the steps did not move the weights towards the least-squares fit")
 	}
 	for r := range rows {
 		var kept []int
 		for j, v := range comp.Row(r) {
 			if v != 0 {
 				kept = append(kept, j)
+			} else if exact.Data[r*cols+j] != 0 || few.Data[r*cols+j] != 0 {
+				t.Fatalf("row %d, feature %d: a pruned weight came back", r, j)
 			}
 		}
 		if len(kept) != cols/2 {
@@ -270,7 +295,7 @@ func TestRefitAnchored(t *testing.T) {
 			t.Fatal(err)
 		}
 		for p, j := range kept {
-			if got := float64(comp.Data[r*cols+j]); math.Abs(got-want.AtVec(p)) > 1e-3*(1+math.Abs(want.AtVec(p))) {
+			if got := float64(exact.Data[r*cols+j]); math.Abs(got-want.AtVec(p)) > 1e-3*(1+math.Abs(want.AtVec(p))) {
 				t.Fatalf("row %d, feature %d: %v, least squares gives %v", r, j, got, want.AtVec(p))
 			}
 		}

@@ -68,3 +68,55 @@ func BenchmarkSparseGPT4096(b *testing.B) {
 	b.ReportMetric((wall[1]+wall[2]+wall[3]).Seconds()/wall[0].Seconds(), "total/ref")
 	b.ReportMetric((cpu[1]+cpu[2]+cpu[3]).Seconds()/cpu[0].Seconds(), "cpu-total/ref")
 }
+
+// BenchmarkAnchor4096 times target=original's two solves on a 4096x4096
+// weight with 512 calibration rows: Anchor (the refit of the whole weight
+// to the original outputs, before the method) and RefitAnchored (its
+// kept weights again once a 50% mask is fixed), with the sgemm yardstick.
+func BenchmarkAnchor4096(b *testing.B) { benchAnchor(b, 4096) }
+
+// BenchmarkAnchor1024 is the same on a 1024x1024 weight.
+func BenchmarkAnchor1024(b *testing.B) { benchAnchor(b, 1024) }
+
+func benchAnchor(b *testing.B, c int) {
+	const n = 512
+	x := newLayer(c, 1).sample(n, 2)
+	xc := perturbed(x, 0.2, 3)
+	w := randomWeight(c, c, 4)
+	h := NewHessian(c)
+	cr := NewCross(c)
+	if err := h.Add(xc); err != nil {
+		b.Fatal(err)
+	}
+	if err := cr.Add(xc, x); err != nil {
+		b.Fatal(err)
+	}
+	comp := magnitude(w, Pattern{Sparsity: 0.5})
+	var wall, cpu [3]time.Duration // reference, anchor, refit
+	for b.Loop() {
+		w0, c0 := time.Now(), cpuTime()
+		sgemmReference()
+		w1, c1 := time.Now(), cpuTime()
+		if _, err := Anchor(h, cr, w, 0.1); err != nil {
+			b.Fatal(err)
+		}
+		w2, c2 := time.Now(), cpuTime()
+		kept := Weight{Rows: comp.Rows, Cols: comp.Cols, Data: append([]float32(nil), comp.Data...)}
+		info, err := RefitAnchored(h, cr, w, kept, 0.1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w3, c3 := time.Now(), cpuTime()
+		b.ReportMetric(float64(info.Iterations), "cg-iterations")
+		ws, cs := []time.Time{w0, w1, w2, w3}, []time.Duration{c0, c1, c2, c3}
+		for i := range wall {
+			wall[i] += ws[i+1].Sub(ws[i])
+			cpu[i] += cs[i+1] - cs[i]
+		}
+	}
+	per := func(d time.Duration) float64 { return d.Seconds() / float64(b.N) }
+	for i, name := range []string{"ref", "anchor", "refit"} {
+		b.ReportMetric(per(wall[i]), name+"-s")
+		b.ReportMetric(per(cpu[i]), name+"-cpu-s")
+	}
+}

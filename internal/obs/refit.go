@@ -259,16 +259,25 @@ func solveKept(a, b []float64, live []bool, comp Weight) (RefitInfo, error) {
 		}
 		return info, nil
 	}
+	info.Iterations, info.Residual = cgKept(a, b, live, comp, 200)
+	return info, nil
+}
+
+// cgKept solves solveKept's equations by Jacobi-preconditioned conjugate
+// gradients over all rows at once, warm-started from comp, for at most
+// maxIter iterations (to a relative residual of 1e-4); it returns the
+// iterations run and the largest relative residual left.
+func cgKept(a, b []float64, live []bool, comp Weight, maxIter int) (int, float64) {
+	c, rows := comp.Cols, comp.Rows
 	mask := make([]float64, rows*c)
 	for r := range rows {
 		for j := range c {
-			if keep(r, j) {
+			if live[j] && comp.Data[r*c+j] != 0 {
 				mask[r*c+j] = 1
 			}
 		}
 	}
-	info.Iterations, info.Residual = maskedCG(a, b, mask, comp, 1e-4, 200)
-	return info, nil
+	return maskedCG(a, b, mask, comp, 1e-4, maxIter)
 }
 
 // refitGroup solves the rows that keep the same features by one Cholesky
