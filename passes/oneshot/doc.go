@@ -54,8 +54,9 @@
 // cross products X'ᵀX with the original inputs X (obs.Cross; Wanda takes
 // the Hessian too). The weight is refitted to the original outputs
 // (obs.Anchor, ridge towards the weight), the method chooses its mask on
-// that weight, and the kept weights are refitted to the original outputs
-// with the mask fixed (obs.RefitAnchored). Statistics per group: the
+// that weight, and the kept weights, the mask fixed, take a few
+// conjugate-gradient steps towards the least-squares fit of the original
+// outputs (obs.RefitAnchored). Statistics per group: the
 // cross products, one more Cols×Cols float64 matrix beside the Hessian
 // (or its folds, with damps=). The clone keeps the original weights
 // while the pruned ones are written, and each capture holds one

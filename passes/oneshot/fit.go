@@ -55,9 +55,9 @@ func fit(l *layer, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	for g := range origs {
-		// The mask is chosen: fit its kept weights to the original
-		// outputs exactly (the method's own update is a greedy one, or
-		// none for Wanda).
+		// The mask is chosen: move its kept weights towards the fit of
+		// the original outputs (the method's own update is a greedy
+		// one, or none for Wanda).
 		if _, err := obs.RefitAnchored(l.hess[g], l.cross[g], origs[g], outs[g], cfg.Anchor); err != nil {
 			return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 		}
