@@ -70,31 +70,11 @@ func (c *Cross) Add(cur, orig []float32) error {
 // never active keep it too. When X' = X the answer is w. One Cholesky
 // factorization of Cols×Cols; w is not modified.
 func Anchor(h *Hessian, c *Cross, w Weight, ridge float64) (Weight, error) {
-	a, b, err := anchored(h, c, w, w, ridge, "anchor")
+	f, err := NewAnchorFit(h, c, w, ridge)
 	if err != nil {
 		return Weight{}, err
 	}
-	k := w.Cols
-	var ch mat.Cholesky
-	if !ch.Factorize(mat.NewSymDense(k, a)) {
-		return Weight{}, fmt.Errorf("anchor: %d features' Hessian with ridge %v is not positive definite", k, ridge)
-	}
-	var x mat.Dense
-	if err := ch.SolveTo(&x, mat.NewDense(w.Rows, k, b).T()); err != nil && !conditionOnly(err) {
-		return Weight{}, fmt.Errorf("anchor: %w", err)
-	}
-	out := NewWeight(w.Rows, k)
-	for r := range w.Rows {
-		row := out.Row(r)
-		for i := range k {
-			v := x.At(i, r)
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return Weight{}, fmt.Errorf("anchor: row %d, feature %d solved to %v", r, i, v)
-			}
-			row[i] = float32(v)
-		}
-	}
-	return out, nil
+	return f.Weight()
 }
 
 // AnchorSteps is the number of conjugate-gradient steps [RefitAnchored]
@@ -113,87 +93,137 @@ const AnchorSteps = 3
 // (BENCHMARKS.md). Features never active keep comp's values. comp is
 // changed in place; Iterations and Residual say how far the steps got.
 func RefitAnchored(h *Hessian, c *Cross, orig, comp Weight, ridge float64) (RefitInfo, error) {
-	return refitAnchored(h, c, orig, comp, ridge, AnchorSteps)
-}
-
-func refitAnchored(h *Hessian, c *Cross, orig, comp Weight, ridge float64, steps int) (RefitInfo, error) {
-	if comp.Rows != orig.Rows || comp.Cols != orig.Cols {
-		return RefitInfo{}, fmt.Errorf("refit: compressed weight is %dx%d, original %dx%d", comp.Rows, comp.Cols, orig.Rows, orig.Cols)
-	}
-	a, b, err := anchored(h, c, orig, comp, ridge, "refit")
+	f, err := NewAnchorFit(h, c, orig, ridge)
 	if err != nil {
 		return RefitInfo{}, err
 	}
+	return f.Refit(comp)
+}
+
+// AnchorFit holds the normal equations of fitting one weight to the
+// original layer's outputs, built once for both [Anchor]'s solve before a
+// pruning method and [RefitAnchored]'s steps after it: a = H +
+// diag(ridge·H_jj) (Cols×Cols) and base = 2/n·(X'ᵀX·origᵀ)ᵀ (Rows×Cols),
+// the right-hand side before the ridge's pull. A feature never active
+// (or of vanishing energy) has a unit row in a and solves to the pulled
+// value.
+type AnchorFit struct {
+	orig  Weight
+	ridge float64
+	a     []float64
+	base  []float64
+	d     []float64 // H_jj, 0 for dead features
+}
+
+// NewAnchorFit builds the fit of orig (the original weight) from h (the
+// Hessian of the layer's inputs in the model being compressed) and c
+// (their cross products with the original's inputs), with the ridge of
+// [Anchor]. It costs one [Rows, Cols]·[Cols, Cols] product.
+func NewAnchorFit(h *Hessian, c *Cross, orig Weight, ridge float64) (*AnchorFit, error) {
+	if err := h.ready(orig, "anchor"); err != nil {
+		return nil, err
+	}
+	switch {
+	case c == nil || c.cols != orig.Cols:
+		return nil, fmt.Errorf("anchor: cross products of %d features for a weight of %d columns", crossCols(c), orig.Cols)
+	case c.n != h.n:
+		return nil, fmt.Errorf("anchor: %d cross-product rows but %d Hessian rows", c.n, h.n)
+	case !(ridge > 0) || math.IsInf(ridge, 0):
+		return nil, fmt.Errorf("anchor: ridge %v must be > 0", ridge)
+	}
+	k, rows := orig.Cols, orig.Rows
+	f := &AnchorFit{orig: orig, ridge: ridge, a: make([]float64, k*k), d: make([]float64, k)}
+	// Features whose energy is a vanishing fraction of the layer's
+	// (denormal activations) determine nothing either, and would make
+	// the system ill-conditioned.
+	floor := 1e-12 * h.liveMeanDiag()
+	for i := range k {
+		if d := h.At(i, i); h.cs.active(i) && d > floor {
+			f.d[i] = d
+		}
+	}
+	for i := range k {
+		if f.d[i] == 0 {
+			f.a[i*k+i] = 1
+			continue
+		}
+		for j := i + 1; j < k; j++ {
+			if f.d[j] != 0 {
+				v := h.At(i, j)
+				f.a[i*k+j], f.a[j*k+i] = v, v
+			}
+		}
+		f.a[i*k+i] = f.d[i] * (1 + ridge)
+	}
+	// base = scale·(X'ᵀX·origᵀ)ᵀ = scale·orig·(X'ᵀX)ᵀ.
+	f.base = make([]float64, rows*k)
+	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, rows, k, k, 2/float64(h.n), float64s32(orig.Data), k, c.xx, k, 0, f.base, k)
+	return f, nil
+}
+
+// rhs returns the right-hand side with the ridge pulling towards pull.
+func (f *AnchorFit) rhs(pull Weight) []float64 {
+	k := f.orig.Cols
+	b := make([]float64, len(f.base))
+	for r := range f.orig.Rows {
+		for i := range k {
+			p := float64(pull.Data[r*k+i])
+			if f.d[i] == 0 {
+				b[r*k+i] = p
+			} else {
+				b[r*k+i] = f.base[r*k+i] + f.ridge*f.d[i]*p
+			}
+		}
+	}
+	return b
+}
+
+// Weight solves for the whole weight W* of [Anchor], the ridge pulling
+// towards the original weight: one Cholesky factorization of Cols×Cols.
+func (f *AnchorFit) Weight() (Weight, error) {
+	k, rows := f.orig.Cols, f.orig.Rows
+	var ch mat.Cholesky
+	if !ch.Factorize(mat.NewSymDense(k, f.a)) {
+		return Weight{}, fmt.Errorf("anchor: %d features' Hessian with ridge %v is not positive definite", k, f.ridge)
+	}
+	var x mat.Dense
+	if err := ch.SolveTo(&x, mat.NewDense(rows, k, f.rhs(f.orig)).T()); err != nil && !conditionOnly(err) {
+		return Weight{}, fmt.Errorf("anchor: %w", err)
+	}
+	out := NewWeight(rows, k)
+	for r := range rows {
+		row := out.Row(r)
+		for i := range k {
+			v := x.At(i, r)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return Weight{}, fmt.Errorf("anchor: row %d, feature %d solved to %v", r, i, v)
+			}
+			row[i] = float32(v)
+		}
+	}
+	return out, nil
+}
+
+// Refit is [RefitAnchored] on this fit: AnchorSteps steps for comp's
+// kept weights, the ridge pulling towards comp.
+func (f *AnchorFit) Refit(comp Weight) (RefitInfo, error) { return f.refit(comp, AnchorSteps) }
+
+func (f *AnchorFit) refit(comp Weight, steps int) (RefitInfo, error) {
+	if comp.Rows != f.orig.Rows || comp.Cols != f.orig.Cols {
+		return RefitInfo{}, fmt.Errorf("refit: compressed weight is %dx%d, original %dx%d", comp.Rows, comp.Cols, f.orig.Rows, f.orig.Cols)
+	}
 	live := make([]bool, comp.Cols)
 	for j := range live {
-		live[j] = true // dead features solve to comp's value (see anchored)
+		live[j] = true // dead features solve to comp's value (see rhs)
 	}
 	info := RefitInfo{Masks: 1}
-	info.Iterations, info.Residual = cgKept(a, b, live, comp, steps)
+	info.Iterations, info.Residual = cgKept(f.a, f.rhs(comp), live, comp, steps)
 	for _, v := range comp.Data {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return info, fmt.Errorf("refit: a weight stepped to %v", v)
 		}
 	}
 	return info, nil
-}
-
-// anchored returns the normal equations a·w_r = b_r of fitting a layer
-// on inputs X' (h) to the original outputs X·origᵀ (c holds X'ᵀX), with
-// the ridge pulling each weight towards pull's: a = H + diag(ridge·H_jj)
-// (Cols×Cols, full) and b = 2/n·(X'ᵀX·origᵀ)ᵀ + ridge·H_jj·pull (Rows×Cols).
-// A feature never active has a unit row in a and pull's value in b, so it
-// solves to that value.
-func anchored(h *Hessian, c *Cross, orig, pull Weight, ridge float64, what string) (a, b []float64, err error) {
-	if err := h.ready(orig, what); err != nil {
-		return nil, nil, err
-	}
-	switch {
-	case c == nil || c.cols != orig.Cols:
-		return nil, nil, fmt.Errorf("%s: cross products of %d features for a weight of %d columns", what, crossCols(c), orig.Cols)
-	case c.n != h.n:
-		return nil, nil, fmt.Errorf("%s: %d cross-product rows but %d Hessian rows", what, c.n, h.n)
-	case !(ridge > 0) || math.IsInf(ridge, 0):
-		return nil, nil, fmt.Errorf("%s: ridge %v must be > 0", what, ridge)
-	}
-	k, rows := orig.Cols, orig.Rows
-	a = make([]float64, k*k)
-	// Features whose energy is a vanishing fraction of the layer's
-	// (denormal activations) determine nothing either, and would make
-	// the system ill-conditioned.
-	dead := make([]bool, k)
-	floor := 1e-12 * h.liveMeanDiag()
-	for i := range k {
-		dead[i] = !h.cs.active(i) || h.At(i, i) <= floor
-	}
-	for i := range k {
-		if dead[i] {
-			a[i*k+i] = 1
-			continue
-		}
-		for j := i + 1; j < k; j++ {
-			if !dead[j] {
-				v := h.At(i, j)
-				a[i*k+j], a[j*k+i] = v, v
-			}
-		}
-		a[i*k+i] = h.At(i, i) * (1 + ridge)
-	}
-	// b = scale·(X'ᵀX·origᵀ)ᵀ = scale·orig·(X'ᵀX)ᵀ, then the pull.
-	b = make([]float64, rows*k)
-	od := float64s32(orig.Data)
-	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, rows, k, k, 2/float64(h.n), od, k, c.xx, k, 0, b, k)
-	for r := range rows {
-		for i := range k {
-			p := float64(pull.Data[r*k+i])
-			if dead[i] {
-				b[r*k+i] = p
-			} else {
-				b[r*k+i] += ridge * h.At(i, i) * p
-			}
-		}
-	}
-	return a, b, nil
 }
 
 // conditionOnly reports whether err is gonum's warning that a solved

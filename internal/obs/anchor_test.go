@@ -239,7 +239,11 @@ func TestRefitAnchored(t *testing.T) {
 	h, cr := hessianOf(t, xc, cols), crossOf(t, xc, x, cols)
 	comp := magnitude(w, Pattern{Sparsity: 0.5})
 	exact := Weight{Rows: rows, Cols: cols, Data: append([]float32(nil), comp.Data...)}
-	if _, err := refitAnchored(h, cr, w, exact, 1e-9, 500); err != nil {
+	f, err := NewAnchorFit(h, cr, w, 1e-9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.refit(exact, 500); err != nil {
 		t.Fatal(err)
 	}
 	few := Weight{Rows: rows, Cols: cols, Data: append([]float32(nil), comp.Data...)}

@@ -24,17 +24,22 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if err := l.mergeFolds(); err != nil {
 		return nil, err
 	}
-	var origs []obs.Weight
+	var anchors []*obs.AnchorFit
 	if l.cross != nil {
 		// target=original: compress the weight that reproduces the
 		// original layer's outputs from the inputs the layer now gets.
 		for g, w := range ws {
-			origs = append(origs, obs.Weight{Rows: w.Rows, Cols: w.Cols, Data: slices.Clone(w.Data)})
-			a, err := obs.Anchor(l.hess[g], l.cross[g], w, cfg.Anchor)
+			orig := obs.Weight{Rows: w.Rows, Cols: w.Cols, Data: slices.Clone(w.Data)}
+			f, err := obs.NewAnchorFit(l.hess[g], l.cross[g], orig, cfg.Anchor)
+			if err != nil {
+				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
+			}
+			a, err := f.Weight()
 			if err != nil {
 				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 			}
 			copy(w.Data, a.Data)
+			anchors = append(anchors, f)
 		}
 	}
 	var outs []obs.Weight
@@ -54,11 +59,11 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for g := range origs {
+	for g, f := range anchors {
 		// The mask is chosen: move its kept weights towards the fit of
 		// the original outputs (the method's own update is a greedy
 		// one, or none for Wanda).
-		if _, err := obs.RefitAnchored(l.hess[g], l.cross[g], origs[g], outs[g], cfg.Anchor); err != nil {
+		if _, err := f.Refit(outs[g]); err != nil {
 			return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 		}
 	}
