@@ -154,6 +154,13 @@ func printRunSummary(cmd *cobra.Command, rep *passes.Report) {
 	w := cmd.OutOrStdout()
 	for _, p := range rep.Passes {
 		var parts []string
+		// How a calibrated or quantizing pass fitted its weights.
+		if m, ok := p.Extra["method"].(string); ok && m != "" {
+			if t, ok := p.Extra["target"].(string); ok && t != "" {
+				m += " (target=" + t + ")"
+			}
+			parts = append(parts, m)
+		}
 		if p.TensorsTouched > 0 {
 			parts = append(parts, fmt.Sprintf("%d tensors changed", p.TensorsTouched))
 		}

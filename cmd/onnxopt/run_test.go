@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/onnxopt/onnxopt/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,5 +217,28 @@ func TestRunExternalThreshold(t *testing.T) {
 	}
 	if external == 0 {
 		t.Errorf("no tensor is external")
+	}
+}
+
+// TestRunSummarySaysHow: the summary line of a calibrated pass names the
+// method and what the layers were fitted to, and a quantize pass its
+// rounding method.
+func TestRunSummarySaysHow(t *testing.T) {
+	testenv.Runtime(t)
+	dir := t.TempDir()
+	in := smallMLP(t, dir, "in.onnx")
+	for p, want := range map[string]string{
+		"nm(method=sparsegpt)":                         "sparsegpt (target=original)",
+		"prune(sparsity=0.5,method=wanda)":             "wanda (target=layer)",
+		"quantize(type=int4,method=rtn)":               "rtn,",
+		"quantize(type=int4,method=gptq,target=layer)": "gptq (target=layer)",
+	} {
+		code, stdout, stderr := runCaptured(t, "run", "-p", p, in, "-o", filepath.Join(dir, "out.onnx"))
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", p, code, stderr)
+		}
+		if !strings.Contains(stdout, want) {
+			t.Errorf("%s: summary %q does not say %q", p, stdout, want)
+		}
 	}
 }

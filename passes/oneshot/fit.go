@@ -75,7 +75,7 @@ func fit(l *layer, cfg Config) (*Result, error) {
 	if err := l.Matrix.FromRows(next, full); err != nil {
 		return nil, err
 	}
-	r := &Result{Layer: l.Layer, Level: l.level, Total: int64(len(vals)), Damp: damp}
+	r := &Result{Layer: l.Layer, Level: l.level, Total: int64(len(vals)), Damp: damp, Anchored: anchors != nil}
 	for i, v := range vals {
 		switch {
 		case v == 0:
@@ -150,6 +150,9 @@ func report(ctx *passes.Context, method string, r *Result) {
 	damp := ""
 	if r.Damp > 0 {
 		damp = fmt.Sprintf(" damp %g (cross-validated),", r.Damp)
+	}
+	if r.Anchored {
+		damp += " fitted to the original outputs,"
 	}
 	tr.Detail = fmt.Sprintf("%s %s, level %d:%s zeroed %d of %d, updated %d, made %d earlier zeros nonzero; fit %s, capture %s",
 		method, r.Pattern, r.Level, damp, r.Zeroed, r.Total, r.Updated, r.Revived, r.Fit.Round(time.Microsecond), r.Capture.Round(time.Microsecond))

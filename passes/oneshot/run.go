@@ -26,8 +26,10 @@ type Result struct {
 	Updated int64   // kept weights whose value changed (SparseGPT's update)
 	Revived int64   // zeros before that the update made nonzero
 	Damp    float64 // SparseGPT's dampening, chosen by damps= (0: damp=)
-	Fit     time.Duration
-	Capture time.Duration // of the capture the layer was part of
+	// Anchored: fitted to the original model's outputs (target=original).
+	Anchored bool
+	Fit      time.Duration
+	Capture  time.Duration // of the capture the layer was part of
 }
 
 // Run sparsifies the layers with cfg.Method, level by level (see the
