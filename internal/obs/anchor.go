@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -113,23 +114,27 @@ type AnchorFit struct {
 	a     []float64
 	base  []float64
 	d     []float64 // H_jj, 0 for dead features
+	same  bool      // the inputs are the original's: Weight is orig
 }
 
 // NewAnchorFit builds the fit of orig (the original weight) from h (the
 // Hessian of the layer's inputs in the model being compressed) and c
 // (their cross products with the original's inputs), with the ridge of
-// [Anchor]. It costs one [Rows, Cols]·[Cols, Cols] product.
+// [Anchor]. A nil c says the layer's inputs are the original's (nothing
+// before it was compressed): X'ᵀX is then X'ᵀX', and the fitted weight
+// is orig itself. It costs one [Rows, Cols]·[Cols, Cols] product.
 func NewAnchorFit(h *Hessian, c *Cross, orig Weight, ridge float64) (*AnchorFit, error) {
 	if err := h.ready(orig, "anchor"); err != nil {
 		return nil, err
 	}
 	switch {
-	case c == nil || c.cols != orig.Cols:
-		return nil, fmt.Errorf("anchor: cross products of %d features for a weight of %d columns", crossCols(c), orig.Cols)
-	case c.n != h.n:
-		return nil, fmt.Errorf("anchor: %d cross-product rows but %d Hessian rows", c.n, h.n)
 	case !(ridge > 0) || math.IsInf(ridge, 0):
 		return nil, fmt.Errorf("anchor: ridge %v must be > 0", ridge)
+	case c == nil:
+	case c.cols != orig.Cols:
+		return nil, fmt.Errorf("anchor: cross products of %d features for a weight of %d columns", c.cols, orig.Cols)
+	case c.n != h.n:
+		return nil, fmt.Errorf("anchor: %d cross-product rows but %d Hessian rows", c.n, h.n)
 	}
 	k, rows := orig.Cols, orig.Rows
 	f := &AnchorFit{orig: orig, ridge: ridge, a: make([]float64, k*k), d: make([]float64, k)}
@@ -155,8 +160,25 @@ func NewAnchorFit(h *Hessian, c *Cross, orig Weight, ridge float64) (*AnchorFit,
 		}
 		f.a[i*k+i] = f.d[i] * (1 + ridge)
 	}
-	// base = scale·(X'ᵀX·origᵀ)ᵀ = scale·orig·(X'ᵀX)ᵀ.
+	// base = scale·(X'ᵀX·origᵀ)ᵀ = scale·orig·(X'ᵀX)ᵀ, with H itself
+	// (already scaled) when the inputs are the original's.
 	f.base = make([]float64, rows*k)
+	if c == nil {
+		f.same = true
+		hf := make([]float64, k*k)
+		for i := range k {
+			if f.d[i] == 0 {
+				continue
+			}
+			for j := range k {
+				if f.d[j] != 0 {
+					hf[i*k+j] = h.At(i, j)
+				}
+			}
+		}
+		gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, rows, k, k, 1, float64s32(orig.Data), k, hf, k, 0, f.base, k)
+		return f, nil
+	}
 	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, rows, k, k, 2/float64(h.n), float64s32(orig.Data), k, c.xx, k, 0, f.base, k)
 	return f, nil
 }
@@ -182,6 +204,9 @@ func (f *AnchorFit) rhs(pull Weight) []float64 {
 // towards the original weight: one Cholesky factorization of Cols×Cols.
 func (f *AnchorFit) Weight() (Weight, error) {
 	k, rows := f.orig.Cols, f.orig.Rows
+	if f.same {
+		return Weight{Rows: rows, Cols: k, Data: slices.Clone(f.orig.Data)}, nil
+	}
 	var ch mat.Cholesky
 	if !ch.Factorize(mat.NewSymDense(k, f.a)) {
 		return Weight{}, fmt.Errorf("anchor: %d features' Hessian with ridge %v is not positive definite", k, f.ridge)
@@ -234,12 +259,6 @@ func conditionOnly(err error) bool {
 	return errors.As(err, &c)
 }
 
-func crossCols(c *Cross) int {
-	if c == nil {
-		return 0
-	}
-	return c.cols
-}
 
 func float64s32(x []float32) []float64 {
 	out := make([]float64, len(x))

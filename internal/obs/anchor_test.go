@@ -3,6 +3,7 @@ package obs
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -303,5 +304,43 @@ func TestRefitAnchored(t *testing.T) {
 				t.Fatalf("row %d, feature %d: %v, least squares gives %v", r, j, got, want.AtVec(p))
 			}
 		}
+	}
+}
+
+// TestAnchorFitSameInputs: a fit told the inputs are the original's (no
+// cross products) gives the weight back and steps exactly as one given
+// the cross products of identical inputs.
+func TestAnchorFitSameInputs(t *testing.T) {
+	const cols, rows, n = 16, 5, 300
+	x, _, w := perturbedLayer(cols, rows, n, 23)
+	h := hessianOf(t, x, cols)
+	same, err := NewAnchorFit(h, nil, w, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := same.Weight()
+	if err != nil || !slices.Equal(got.Data, w.Data) {
+		t.Fatalf("Weight() = %v, %v; want the original weight", got.Data[:4], err)
+	}
+	paired, err := NewAnchorFit(h, crossOf(t, x, x, cols), w, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp := magnitude(w, Pattern{Sparsity: 0.5})
+	a := Weight{Rows: rows, Cols: cols, Data: slices.Clone(comp.Data)}
+	b := Weight{Rows: rows, Cols: cols, Data: slices.Clone(comp.Data)}
+	if _, err := same.Refit(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := paired.Refit(b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Data {
+		if math.Abs(float64(a.Data[i]-b.Data[i])) > 1e-4*(1+math.Abs(float64(b.Data[i]))) {
+			t.Fatalf("element %d: %v without cross products, %v with", i, a.Data[i], b.Data[i])
+		}
+	}
+	if _, err := NewAnchorFit(h, nil, w, 0); err == nil {
+		t.Error("ridge 0 accepted without cross products")
 	}
 }

@@ -29,8 +29,8 @@ const (
 func TargetOptions() []passes.Option {
 	return []passes.Option{
 		{Name: "target", Kind: passes.Enum, Values: []string{TargetAuto, TargetLayer, TargetOriginal}, Default: TargetAuto,
-			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed, and a pruned one's kept weights moved a few steps towards the same fit with the mask fixed; the unchanged model runs beside the compressed one: about twice the capture time, the statistics and the memory); auto: original for sparsegpt and gptq, layer for wanda"},
-		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "target=original: the refit's pull towards the original weight, as a fraction of each feature's activation energy (more keeps weights that few calibration rows determine)"},
+			Doc: "calibrated methods: what each compressed layer should reproduce: its own output on the inputs it now receives (layer, the papers' objective), or the original layer's output on the original model's inputs (original: each weight is first refitted by ridge least squares to make up for the layers compressed before it, then compressed, and a pruned one's kept weights moved a few steps towards the same fit with the mask fixed; the unchanged model runs beside the compressed one: about twice the capture time, the statistics and the memory); auto: the method's choice, original for sparsegpt and gptq, layer for wanda"},
+		{Name: "ridge", Kind: passes.Float, Default: "0.1", Doc: "target=original: the refit's pull towards the original weight, as a fraction of each feature's activation energy, > 0 and below 1e6 (more keeps weights that few calibration rows determine)"},
 	}
 }
 

@@ -25,12 +25,18 @@ func fit(l *layer, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	var anchors []*obs.AnchorFit
-	if l.cross != nil {
+	if cfg.Anchor > 0 {
 		// target=original: compress the weight that reproduces the
-		// original layer's outputs from the inputs the layer now gets.
+		// original layer's outputs from the inputs the layer now gets
+		// (the weight itself when they are the original's: no cross
+		// products were taken).
 		for g, w := range ws {
 			orig := obs.Weight{Rows: w.Rows, Cols: w.Cols, Data: slices.Clone(w.Data)}
-			f, err := obs.NewAnchorFit(l.hess[g], l.cross[g], orig, cfg.Anchor)
+			var cross *obs.Cross
+			if l.cross != nil {
+				cross = l.cross[g]
+			}
+			f, err := obs.NewAnchorFit(l.hess[g], cross, orig, cfg.Anchor)
 			if err != nil {
 				return nil, fmt.Errorf("weight %q: %w", l.Weight.Value.Name, err)
 			}

@@ -35,7 +35,7 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captur
 	switch cfg.Layers {
 	case OWL:
 		wc := cfg
-		wc.Method = Wanda
+		wc.Method, wc.Anchor = Wanda, 0 // the feature norms only
 		if err := capture(m, nil, un, wc); err != nil {
 			return err
 		}

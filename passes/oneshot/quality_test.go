@@ -1,6 +1,7 @@
 package oneshot_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/onnxopt/onnxopt/ort"
@@ -63,6 +64,33 @@ func TestTargetOriginal(t *testing.T) {
 		t.Logf("%s): rel L2 %.4f, with target=original %.4f", p, ep, ea)
 		if !(ea <= 0.95*ep) {
 			t.Errorf("%s): target=original %.4f is not below target=layer's %.4f", p, ea, ep)
+		}
+	}
+}
+
+// TestFewRowsNote: SparseGPT with fewer than two calibration rows per
+// input feature says so in one note, naming the layers and the options
+// that regularize it; Wanda, whose norms need no more rows, does not.
+func TestFewRowsNote(t *testing.T) {
+	runtime(t)
+	orig := plantedMLP(t)
+	for p, want := range map[string]string{
+		"prune(sparsity=0.5,method=sparsegpt,samples=2,shapes=input:4x64)":              "ridge=",
+		"prune(sparsity=0.5,method=sparsegpt,target=layer,samples=2,shapes=input:4x64)": "damp=",
+		"prune(sparsity=0.5,method=wanda,samples=2,shapes=input:4x64)":                  "",
+	} {
+		_, rep := compress(t, orig, p)
+		var note string
+		for _, n := range rep.Notes {
+			if strings.Contains(n, "fewer than two rows per input feature") {
+				note = n
+			}
+		}
+		switch {
+		case want == "" && note != "":
+			t.Errorf("%s: unexpected note %q", p, note)
+		case want != "" && (!strings.Contains(note, "block0.fc1.weight (8 rows, 64 features)") || !strings.Contains(note, want)):
+			t.Errorf("%s: note %q, want one naming block0.fc1.weight's 8 rows and %s", p, note, want)
 		}
 	}
 }

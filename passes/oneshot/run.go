@@ -83,17 +83,30 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 	slices.SortStableFunc(byLevel, func(a, b *layer) int { return a.level - b.level })
 	results := map[*layer]*Result{}
 	var captureTime, fitTime time.Duration
+	var few calib.FewRows // layers whose Hessian is under-determined
 	for len(byLevel) > 0 {
 		batch := nextBatch(byLevel, cfg)
 		byLevel = byLevel[len(batch):]
 		start := time.Now()
-		if err := capture(m, ref, batch, cfg); err != nil {
+		// The first level's inputs are the original's: nothing before it
+		// is pruned, so it needs no second model (obs.NewAnchorFit).
+		levelRef := ref
+		if batch[0].level == 0 {
+			levelRef = nil
+		}
+		if err := capture(m, levelRef, batch, cfg); err != nil {
 			return nil, err
 		}
 		took := time.Since(start)
 		captures++
 		captureTime += took
 		for _, l := range batch {
+			switch {
+			case len(l.folds) > 0: // damps=: the rows went to the folds
+				few.Check(l.Weight.Value.Name, l.folds[0][0].Samples()+l.folds[0][1].Samples(), l.Matrix.Cols)
+			case len(l.hess) > 0 && l.hess[0] != nil:
+				few.Check(l.Weight.Value.Name, l.hess[0].Samples(), l.Matrix.Cols)
+			}
 			r, err := fit(l, cfg)
 			if err != nil {
 				return nil, fmt.Errorf("%s of weight %q: %w", cfg.Method, l.Weight.Value.Name, err)
@@ -104,6 +117,11 @@ func Run(ctx *passes.Context, m *graph.Model, layers []Layer, cfg Config) ([]Res
 			ctx.Tick(int64(len(results)), int64(len(ls)))
 		}
 	}
+	what := "SparseGPT's update on them follows the calibration data more than the layer (a larger damp= regularizes it)"
+	if cfg.Anchor > 0 {
+		what = "the refit to the original outputs and the method's update on them follow the calibration data more than the layer (a larger ridge= or damp= regularizes them)"
+	}
+	few.Note(ctx, what)
 	out := make([]Result, 0, len(ls))
 	perLayer := map[string]float64{}
 	for _, l := range ls {
@@ -186,7 +204,7 @@ func capture(m, ref *graph.Model, batch []*layer, cfg Config) error {
 			l.cross = make([]*obs.Cross, g)
 		}
 		for i := range g {
-			if cfg.Method == SparseGPT || ref != nil {
+			if cfg.Method == SparseGPT || cfg.Anchor > 0 {
 				l.hess[i] = obs.NewHessian(l.Matrix.Cols)
 			}
 			if cfg.Method == Wanda {

@@ -48,7 +48,11 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 		if err != nil {
 			return err
 		}
-		for _, st := range stages {
+		for i, st := range stages {
+			// The first stage's inputs are the original's: nothing
+			// before it is quantized, so it needs no second model and
+			// the anchored weight is the weight itself.
+			q.paired = q.ref != nil && i > 0
 			if err := q.fitStage(st); err != nil {
 				return err
 			}
@@ -60,7 +64,11 @@ func (q *quantizer) weightOnly(targets []*graph.Node, fn func(*graph.Node) (stri
 		}
 		q.ref = nil
 		q.noteDamps()
-		q.few.Note(q.ctx, "GPTQ's error compensation on them follows the calibration data more than the layer (a larger damp= regularizes it)")
+		what := "GPTQ's error compensation on them follows the calibration data more than the layer (a larger damp= regularizes it)"
+		if q.cfg.anchor > 0 {
+			what = "GPTQ's error compensation and the refit to the original outputs on them follow the calibration data more than the layer (a larger damp= or ridge= regularizes them)"
+		}
+		q.few.Note(q.ctx, what)
 		targets = rest
 	}
 	if err := q.eachTarget(targets, fn); err != nil {
@@ -141,7 +149,7 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 			folds[f[0]] = f
 			h = f[0]
 		}
-		if q.ref != nil {
+		if q.paired {
 			q.cross[h] = obs.NewCross(cols)
 		}
 		return h
@@ -226,7 +234,7 @@ func (q *quantizer) fitStage(stage []*graph.Node) error {
 		return nil
 	}
 	var err error
-	if q.ref != nil {
+	if q.paired {
 		err = calib.Pair(q.ref, q.m, cfg, names, func(i int, name string, xref, x *ort.Tensor) error { return each(i, name, x, xref) })
 	} else {
 		var c *calib.Capture
@@ -355,11 +363,14 @@ func (q *quantizer) gptq(h *obs.Hessian, w []float32, k, n int, kMajor bool, gro
 		}
 	}
 	target := ""
-	if c := q.cross[h]; c != nil {
+	if q.cfg.anchor > 0 {
 		// target=original: quantize the weight that reproduces the
-		// original layer's outputs from the inputs the layer now gets.
-		if ow, err = obs.Anchor(h, c, ow, q.cfg.anchor); err != nil {
-			return nil, "", err
+		// original layer's outputs from the inputs the layer now gets
+		// (the weight itself in the first stage: no cross products).
+		if c := q.cross[h]; c != nil {
+			if ow, err = obs.Anchor(h, c, ow, q.cfg.anchor); err != nil {
+				return nil, "", err
+			}
 		}
 		target = ", target=original"
 	}

@@ -222,6 +222,7 @@ type quantizer struct {
 	// pass found it.
 	cross  map[*obs.Hessian]*obs.Cross
 	ref    *graph.Model
+	paired bool // the stage being fitted runs ref beside the model
 	chosen map[float64]int
 	few    calib.FewRows // GPTQ layers with under-determined Hessians
 	done   int
