@@ -259,7 +259,6 @@ func conditionOnly(err error) bool {
 	return errors.As(err, &c)
 }
 
-
 func float64s32(x []float32) []float64 {
 	out := make([]float64, len(x))
 	for i, v := range x {
