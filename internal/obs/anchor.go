@@ -64,8 +64,8 @@ func (c *Cross) Add(cur, orig []float32) error {
 // W* the plain least-squares solution (ridge → 0), ‖X'·Ŵᵀ − X·wᵀ‖² =
 // ‖X'·(Ŵ − W*)ᵀ‖² + const for any Ŵ (the asymmetric calibration of
 // GPTAQ, Li et al. 2025); with a ridge the identity is approximate (a
-// pruning method's kept weights are refitted exactly afterwards by
-// [RefitAnchored]). The ridge is relative to each feature's own energy
+// pruning method's kept weights then take a few steps towards the fit
+// with [RefitAnchored]). The ridge is relative to each feature's own energy
 // ‖X'_:j‖², so what few
 // calibration rows cannot determine keeps the original weight; features
 // never active keep it too. When X' = X the answer is w. One Cholesky
@@ -164,19 +164,17 @@ func NewAnchorFit(h *Hessian, c *Cross, orig Weight, ridge float64) (*AnchorFit,
 	// (already scaled) when the inputs are the original's.
 	f.base = make([]float64, rows*k)
 	if c == nil {
+		// X'ᵀX·scale is H, which a holds but for the ridge on its
+		// diagonal: base = orig·a − ridge·H_jj·orig (dead columns of
+		// base are never read: rhs puts the pulled value there).
 		f.same = true
-		hf := make([]float64, k*k)
-		for i := range k {
-			if f.d[i] == 0 {
-				continue
-			}
-			for j := range k {
-				if f.d[j] != 0 {
-					hf[i*k+j] = h.At(i, j)
-				}
+		od := float64s32(orig.Data)
+		gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, rows, k, k, 1, od, k, f.a, k, 0, f.base, k)
+		for r := range rows {
+			for j, d := range f.d {
+				f.base[r*k+j] -= ridge * d * od[r*k+j]
 			}
 		}
-		gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, rows, k, k, 1, float64s32(orig.Data), k, hf, k, 0, f.base, k)
 		return f, nil
 	}
 	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, rows, k, k, 2/float64(h.n), float64s32(orig.Data), k, c.xx, k, 0, f.base, k)

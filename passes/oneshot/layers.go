@@ -100,7 +100,11 @@ func spread(ctx *passes.Context, m *graph.Model, ls []*layer, cfg Config, captur
 func (l *layer) featureNorms() [][]float64 {
 	norms := make([][]float64, len(l.norms))
 	for i, n := range l.norms {
-		norms[i] = n.Norms()
+		if n != nil {
+			norms[i] = n.Norms()
+		} else {
+			norms[i] = l.hess[i].ColumnNorms() // a Hessian was taken instead
+		}
 	}
 	return norms
 }

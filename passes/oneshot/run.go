@@ -207,8 +207,8 @@ func capture(m, ref *graph.Model, batch []*layer, cfg Config) error {
 			if cfg.Method == SparseGPT || cfg.Anchor > 0 {
 				l.hess[i] = obs.NewHessian(l.Matrix.Cols)
 			}
-			if cfg.Method == Wanda {
-				l.norms[i] = &calib.L2{}
+			if cfg.Method == Wanda && l.hess[i] == nil {
+				l.norms[i] = &calib.L2{} // else the Hessian's diagonal has them
 			}
 			if l.folds != nil {
 				l.folds[i] = obs.NewFolds(l.Matrix.Cols)
